@@ -1,0 +1,35 @@
+/**
+ * `npm run bench [-- name...]`: runs the benchmarks and prints ratios measured in one run.
+ * Each module measures the thing and its baseline side by side, so machine speed cancels out.
+ */
+interface BenchModule {
+  run(args: string[]): Promise<void>;
+}
+
+const benches: Record<string, () => Promise<BenchModule>> = {
+  sip: () => import('./sip.js'),
+  policy: () => import('./policy.js') as Promise<BenchModule>,
+  'h323-ras': () => import('./h323-ras.js') as Promise<BenchModule>,
+};
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const names = args.filter((a) => !a.startsWith('-'));
+  const chosen = names.length ? names : Object.keys(benches);
+  for (const name of chosen) {
+    const load = benches[name];
+    if (!load) {
+      process.stderr.write(`unknown bench ${name}; known: ${Object.keys(benches).join(', ')}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stdout.write(`\n=== bench ${name} ===\n`);
+    const mod = await load();
+    await mod.run(args.filter((a) => a.startsWith('-')));
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,5 @@
+export * from './record.js';
+export * from './sink.js';
+export * from './verify.js';
+export * from './log.js';
+export * from './metrics.js';

@@ -1,0 +1,297 @@
+/**
+ * The H.245 procedures of one call, independent of how messages travel (tunnelled in H.225.0 or
+ * on a separate TCP connection): capability exchange, master/slave determination, opening our
+ * transmit channel and accepting the peer's, user input (DTMF), round trip delay, close and end
+ * session. Every procedure that waits for an answer is guarded by one timer (H.245 T101/T103/T106
+ * role); a timeout or a rejection is reported as a failure and the call is released.
+ */
+import type { Timers } from '../tpkt/channel.js';
+import {
+  ackMediaChannel,
+  codecOf,
+  command,
+  forwardH2250,
+  h245AddressToHostPort,
+  indication,
+  isVideo,
+  openLogicalChannel,
+  openLogicalChannelAck,
+  pick,
+  receiveCodecs,
+  request,
+  response,
+  supportsDtmfUserInput,
+  terminalCapabilitySet,
+  userInputDigits,
+  userInputSignal,
+  userInputAlphanumeric,
+  type Codec,
+} from '../h245/messages.js';
+import type { MultimediaSystemControlMessageValue, TerminalCapabilitySetValue } from '../h245/schema.js';
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface LocalMedia {
+  /** Where we receive RTP; RTCP is rtp.port + 1. */
+  readonly rtp: HostPort;
+}
+
+export interface H245SessionEvents {
+  send(msg: MultimediaSystemControlMessageValue): void;
+  /** We may transmit `codec` to `rtp` (the peer acked our channel, or fastStart). */
+  onTransmit(info: { codec: Codec; rtp: HostPort; rtcp?: HostPort; channel: number }): void;
+  /** The peer opened a channel towards us with `codec`. */
+  onReceive(info: { codec: Codec; channel: number }): void;
+  onDtmf(digits: string): void;
+  onEndSession(): void;
+  onFailure(reason: string): void;
+}
+
+export interface H245SessionOptions {
+  readonly codecs: readonly Codec[];
+  readonly media: LocalMedia;
+  readonly timers: Timers;
+  /** Time allowed for each answer (TCS ack, MSD ack, OLC ack). Default 10 s. */
+  readonly timeoutMs?: number;
+  /** 50 = terminal, 60 = gateway (H.323 table 1). */
+  readonly terminalType?: number;
+  /** Random integer source for the status determination number (tests inject). */
+  readonly random?: () => number;
+  /** Logical channels are already open by fastStart: exchange capabilities only. */
+  readonly fastStartDone?: boolean;
+}
+
+export class H245Session {
+  private tcsSeq = 0;
+  private ourTcsAcked = false;
+  private peerTcs: TerminalCapabilitySetValue | undefined;
+  private msdNumber = 0;
+  private msdDone = false;
+  private master = false;
+  private started = false;
+  private ended = false;
+  private txChannel: number | undefined;
+  private txCodec: Codec | undefined;
+  private nextChannel = 1;
+  private readonly timers = new Map<string, unknown>();
+  readonly timeoutMs: number;
+  fastStartDone: boolean;
+
+  constructor(
+    private readonly o: H245SessionOptions,
+    private readonly ev: H245SessionEvents,
+  ) {
+    this.timeoutMs = o.timeoutMs ?? 10_000;
+    this.fastStartDone = o.fastStartDone ?? false;
+  }
+
+  get isMaster(): boolean {
+    return this.master;
+  }
+
+  get peerCapabilities(): TerminalCapabilitySetValue | undefined {
+    return this.peerTcs;
+  }
+
+  /** Send our capabilities and start master/slave determination. */
+  start(): void {
+    if (this.started || this.ended) return;
+    this.started = true;
+    this.tcsSeq = (this.tcsSeq + 1) & 0xff;
+    this.ev.send(request('terminalCapabilitySet', terminalCapabilitySet({ sequenceNumber: this.tcsSeq, codecs: this.o.codecs })));
+    this.arm('tcs', 'no TerminalCapabilitySetAck');
+    this.sendMsd();
+  }
+
+  private sendMsd(): void {
+    this.msdNumber = (this.o.random ?? (() => Math.floor(Math.random() * 0x1000000)))() & 0xffffff;
+    this.ev.send(request('masterSlaveDetermination', { terminalType: this.o.terminalType ?? 50, statusDeterminationNumber: this.msdNumber }));
+    this.arm('msd', 'no MasterSlaveDeterminationAck');
+  }
+
+  sendDtmf(digits: string): void {
+    if (this.ended) return;
+    const useSignal = !this.peerTcs || supportsDtmfUserInput(this.peerTcs);
+    for (const d of digits) {
+      if (useSignal && /^[0-9#*A-D]$/.test(d)) this.ev.send(indication('userInput', userInputSignal(d, 100)));
+      else this.ev.send(indication('userInput', userInputAlphanumeric(d)));
+    }
+  }
+
+  roundTripDelay(seq: number): void {
+    this.ev.send(request('roundTripDelayRequest', { sequenceNumber: seq & 0xff }));
+  }
+
+  /** Send EndSessionCommand and stop all timers. */
+  end(): void {
+    if (this.ended) return;
+    if (this.started) this.ev.send(command('endSessionCommand', { choice: 'disconnect', value: null }));
+    this.stop();
+  }
+
+  /** Stop timers without sending anything (call torn down). */
+  stop(): void {
+    this.ended = true;
+    for (const h of this.timers.values()) this.o.timers.clearTimeout(h);
+    this.timers.clear();
+  }
+
+  handle(m: MultimediaSystemControlMessageValue): void {
+    if (this.ended) return;
+    const tcs = pick(m, 'request', 'terminalCapabilitySet');
+    if (tcs) {
+      this.peerTcs = tcs;
+      this.ev.send(response('terminalCapabilitySetAck', { sequenceNumber: tcs.sequenceNumber }));
+      if (!this.started) this.start();
+      this.maybeOpen();
+      return;
+    }
+    if (pick(m, 'response', 'terminalCapabilitySetAck')) {
+      this.disarm('tcs');
+      this.ourTcsAcked = true;
+      this.maybeOpen();
+      return;
+    }
+    if (pick(m, 'response', 'terminalCapabilitySetReject')) return this.fail('TerminalCapabilitySetReject');
+    const msd = pick(m, 'request', 'masterSlaveDetermination');
+    if (msd) return this.onMsd(msd.terminalType, msd.statusDeterminationNumber);
+    const msdAck = pick(m, 'response', 'masterSlaveDeterminationAck');
+    if (msdAck) {
+      this.disarm('msd');
+      if (!this.msdDone) {
+        this.msdDone = true;
+        this.master = msdAck.decision.choice === 'master';
+        this.ev.send(response('masterSlaveDeterminationAck', { decision: { choice: this.master ? 'slave' : 'master', value: null } }));
+      }
+      this.maybeOpen();
+      return;
+    }
+    if (pick(m, 'response', 'masterSlaveDeterminationReject')) {
+      this.disarm('msd');
+      this.sendMsd();
+      return;
+    }
+    const olc = pick(m, 'request', 'openLogicalChannel');
+    if (olc) {
+      const codec = codecOf(olc.forwardLogicalChannelParameters.dataType);
+      if (!codec || !this.o.codecs.includes(codec) || olc.forwardLogicalChannelParameters.multiplexParameters.choice !== 'h2250LogicalChannelParameters') {
+        this.ev.send(
+          response('openLogicalChannelReject', {
+            forwardLogicalChannelNumber: olc.forwardLogicalChannelNumber,
+            cause: { choice: 'dataTypeNotSupported', value: null },
+          }),
+        );
+        return;
+      }
+      const rtp = this.o.media.rtp;
+      this.ev.send(response('openLogicalChannelAck', openLogicalChannelAck(olc.forwardLogicalChannelNumber, rtp, { host: rtp.host, port: rtp.port + 1 })));
+      this.ev.onReceive({ codec, channel: olc.forwardLogicalChannelNumber });
+      return;
+    }
+    const ack = pick(m, 'response', 'openLogicalChannelAck');
+    if (ack) {
+      if (ack.forwardLogicalChannelNumber !== this.txChannel || !this.txCodec) return;
+      this.disarm('olc');
+      const rtp = ackMediaChannel(ack);
+      if (!rtp) return this.fail('OpenLogicalChannelAck without a media channel');
+      const p = ack.forwardMultiplexAckParameters;
+      const rtcp = p?.choice === 'h2250LogicalChannelAckParameters' ? h245AddressToHostPort(p.value.mediaControlChannel) : undefined;
+      this.ev.onTransmit({ codec: this.txCodec, rtp, ...(rtcp ? { rtcp } : {}), channel: ack.forwardLogicalChannelNumber });
+      return;
+    }
+    const rej = pick(m, 'response', 'openLogicalChannelReject');
+    if (rej) {
+      if (rej.forwardLogicalChannelNumber === this.txChannel) this.fail(`OpenLogicalChannelReject ${rej.cause.choice}`);
+      return;
+    }
+    const clc = pick(m, 'request', 'closeLogicalChannel');
+    if (clc) {
+      this.ev.send(response('closeLogicalChannelAck', { forwardLogicalChannelNumber: clc.forwardLogicalChannelNumber }));
+      return;
+    }
+    const rtd = pick(m, 'request', 'roundTripDelayRequest');
+    if (rtd) {
+      this.ev.send(response('roundTripDelayResponse', { sequenceNumber: rtd.sequenceNumber }));
+      return;
+    }
+    const ui = pick(m, 'indication', 'userInput');
+    if (ui) {
+      const digits = userInputDigits(ui);
+      if (digits) this.ev.onDtmf(digits);
+      return;
+    }
+    if (pick(m, 'command', 'endSessionCommand')) {
+      this.stop();
+      this.ev.onEndSession();
+    }
+    // Anything else (vendor identification, misc indications, RTD responses...) needs no answer.
+  }
+
+  private onMsd(terminalType: number, number: number): void {
+    const ours = this.o.terminalType ?? 50;
+    let weAreMaster: boolean | undefined;
+    if (terminalType !== ours) weAreMaster = ours > terminalType;
+    else {
+      // H.245 C.2: (peer - ours) modulo 2^24 below 0x800000 makes us master (as H323Plus does).
+      const diff = (number - this.msdNumber + 0x1000000) % 0x1000000;
+      if (diff === 0 || diff === 0x800000) weAreMaster = undefined;
+      else weAreMaster = diff < 0x800000;
+    }
+    if (!this.started) this.start();
+    if (weAreMaster === undefined) {
+      this.ev.send(response('masterSlaveDeterminationReject', { cause: { choice: 'identicalNumbers', value: null } }));
+      return;
+    }
+    this.master = weAreMaster;
+    // The ack tells the peer its own role.
+    this.ev.send(response('masterSlaveDeterminationAck', { decision: { choice: weAreMaster ? 'slave' : 'master', value: null } }));
+    this.msdDone = true;
+    this.disarm('msd');
+    this.maybeOpen();
+  }
+
+  private maybeOpen(): void {
+    if (this.fastStartDone || this.txChannel !== undefined || !this.peerTcs || !this.ourTcsAcked || !this.msdDone) return;
+    const theirs = receiveCodecs(this.peerTcs);
+    const codec = this.o.codecs.find((c) => !isVideo(c) && theirs.includes(c));
+    if (!codec) return this.fail('no common audio codec');
+    this.txChannel = this.nextChannel++;
+    this.txCodec = codec;
+    const rtp = this.o.media.rtp;
+    this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.txChannel, codec, rtcp: { host: rtp.host, port: rtp.port + 1 } })));
+    this.arm('olc', 'no OpenLogicalChannelAck');
+  }
+
+  private arm(name: string, reason: string): void {
+    this.disarm(name);
+    this.timers.set(
+      name,
+      this.o.timers.setTimeout(() => {
+        this.timers.delete(name);
+        this.fail(`H.245 timeout: ${reason}`);
+      }, this.timeoutMs),
+    );
+  }
+
+  private disarm(name: string): void {
+    const h = this.timers.get(name);
+    if (h !== undefined) {
+      this.o.timers.clearTimeout(h);
+      this.timers.delete(name);
+    }
+  }
+
+  private fail(reason: string): void {
+    if (this.ended) return;
+    this.stop();
+    this.ev.onFailure(reason);
+  }
+}
+
+/** The forward media address of an OLC (fastStart answer: where to send). */
+export function olcForwardMedia(olc: Parameters<typeof forwardH2250>[0]): HostPort | undefined {
+  return h245AddressToHostPort(forwardH2250(olc)?.mediaChannel);
+}

@@ -1,0 +1,6 @@
+export * from './call.js';
+export * from './dialer.js';
+export * from './listener.js';
+export * from './h245-session.js';
+export * from './socket-options.js';
+export { callMetrics, type CallMetrics } from './metrics.js';

@@ -1,0 +1,4 @@
+/** H.225.0 call signalling PDUs (UUIEs) over Q.931. */
+export * from './schema.js';
+export * from './codec.js';
+export * from './build.js';

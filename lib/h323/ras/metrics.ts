@@ -1,0 +1,45 @@
+/**
+ * RAS metrics (prom-client). Created against a caller-supplied registry so tests use isolated
+ * registries; several components sharing one registry share the same metric objects.
+ */
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { metricsRegistry } from '../../metrics/registry.js';
+
+export interface RasMetrics {
+  /** RAS messages by direction (in/out) and message type. */
+  readonly messages: Counter<'direction' | 'type'>;
+  /** Time from LRQ received to LCF/LRJ sent. */
+  readonly lrqAnswerSeconds: Histogram<'result'>;
+  /** Rejects we sent (LRJ/ARJ-style reasons) and rejects we received, by message and reason. */
+  readonly rejects: Counter<'direction' | 'type' | 'reason'>;
+  /** Undecodable RAS datagrams, dropped. */
+  readonly malformed: Counter<'component'>;
+  /** Datagrams refused before lookup: unknown source, wrong gatekeeper id, rate limit. */
+  readonly refused: Counter<'cause'>;
+  /** Client requests that got no answer after all retries. */
+  readonly timeouts: Counter<'type'>;
+}
+
+const cache = new WeakMap<Registry, RasMetrics>();
+
+export function rasMetrics(registry: Registry = metricsRegistry()): RasMetrics {
+  const existing = cache.get(registry);
+  if (existing) return existing;
+  const registers = [registry];
+  const m: RasMetrics = {
+    messages: new Counter({ name: 'gw_ras_messages_total', help: 'H.225 RAS messages by direction and type', labelNames: ['direction', 'type'], registers }),
+    lrqAnswerSeconds: new Histogram({
+      name: 'gw_ras_lrq_answer_seconds',
+      help: 'Time from an LRQ arriving to our LCF/LRJ leaving',
+      labelNames: ['result'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    rejects: new Counter({ name: 'gw_ras_rejects_total', help: 'RAS rejects sent or received, by message type and reason', labelNames: ['direction', 'type', 'reason'], registers }),
+    malformed: new Counter({ name: 'gw_ras_malformed_total', help: 'Undecodable RAS datagrams (dropped)', labelNames: ['component'], registers }),
+    refused: new Counter({ name: 'gw_ras_refused_total', help: 'RAS datagrams refused before lookup', labelNames: ['cause'], registers }),
+    timeouts: new Counter({ name: 'gw_ras_timeouts_total', help: 'RAS requests unanswered after all retries', labelNames: ['type'], registers }),
+  };
+  cache.set(registry, m);
+  return m;
+}

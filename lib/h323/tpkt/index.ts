@@ -1,0 +1,3 @@
+export * from './framing.js';
+export * from './channel.js';
+export { tpktMetrics, type TpktMetrics } from './metrics.js';

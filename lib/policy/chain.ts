@@ -1,0 +1,109 @@
+/**
+ * Chain runner: runs the gates that apply to the method, in order, stops at the first refusal or
+ * challenge, writes exactly one audit record for the request and only then returns the decision
+ * (so nothing is answered or forwarded without its record on disk). Resources a gate reserved
+ * (call slot, bandwidth) are released when a later gate refuses. A gate that throws (e.g. a
+ * state store down) yields 503, never 500; an audit write that fails yields 503 too: the gateway
+ * fails closed rather than admit without a witness.
+ */
+import type { AuditRecord } from '../audit/record.js';
+import type { AuditSink } from '../audit/sink.js';
+import type { DecisionMetrics } from '../audit/metrics.js';
+import type { CallLedger } from '../state/types.js';
+import { componentLogger } from '../log/logger.js';
+import { reject, type ChainState, type Decision, type Gate, type Mutations, type PolicyRequest } from './types.js';
+
+export interface ChainResult {
+  decision: Decision;
+  /** Name of the gate that decided ('chain' when every gate admitted). */
+  gate: string;
+  /** Changes to apply before forwarding (only meaningful when admitted). */
+  mutations: Mutations;
+  state: ChainState;
+  record?: AuditRecord;
+  latencyUs: number;
+}
+
+export interface ChainDeps {
+  audit: AuditSink;
+  ledger: CallLedger;
+  metrics?: DecisionMetrics;
+  /** Monotonic time source in microseconds; injectable for tests. */
+  nowUs?: () => number;
+}
+
+const hrUs = (): number => Number(process.hrtime.bigint() / 1000n);
+
+export class PolicyChain {
+  private readonly log = componentLogger('policy');
+  private readonly nowUs: () => number;
+  constructor(
+    readonly gates: readonly Gate[],
+    private readonly deps: ChainDeps,
+  ) {
+    this.nowUs = deps.nowUs ?? hrUs;
+  }
+
+  async decide(req: PolicyRequest): Promise<ChainResult> {
+    const t0 = this.nowUs();
+    const state: ChainState = { mutations: { headers: {} }, notes: [] };
+    const passed: string[] = [];
+    let decision: Decision | undefined;
+    let gate = 'chain';
+    for (const g of this.gates) {
+      if (!g.methods.includes(req.method)) continue;
+      let d: Decision;
+      try {
+        d = await g.decide(req, state);
+      } catch (err) {
+        this.log.error('gate failed', { gate: g.name, error: (err as Error).message });
+        d = reject(503, 'Service Unavailable', 'gate-error', { 'Retry-After': '5' });
+      }
+      if (d.outcome !== 'admit') {
+        decision = d;
+        gate = g.name;
+        break;
+      }
+      passed.push(g.name);
+      if (d.reason !== 'ok') state.notes.push(d.reason);
+    }
+    if (decision && state.reserved) await this.deps.ledger.release(req.callId).catch(() => undefined);
+    const final: Decision = decision ?? {
+      outcome: 'admit',
+      status: 0,
+      reasonPhrase: '',
+      reason: ['admitted', ...state.notes].join(';'),
+      headers: {},
+    };
+    let record: AuditRecord | undefined;
+    let result = final;
+    try {
+      record = await this.deps.audit.append({
+        gate,
+        decision: final.outcome,
+        status: final.status,
+        reason: final.reason,
+        method: req.method,
+        callId: req.callId,
+        identity: state.entry?.id ?? state.claimedUser,
+        source: req.source.address,
+        pii: state.pii,
+        passed,
+        latencyUs: this.nowUs() - t0,
+      });
+    } catch (err) {
+      this.log.error('audit append failed; refusing', { error: (err as Error).message });
+      if (final.outcome === 'admit') await this.deps.ledger.release(req.callId).catch(() => undefined);
+      result = reject(503, 'Service Unavailable', 'audit-unavailable', { 'Retry-After': '30' });
+      gate = 'audit';
+    }
+    const latencyUs = this.nowUs() - t0;
+    this.deps.metrics?.observe(gate, result.outcome, latencyUs / 1e6);
+    return { decision: result, gate, mutations: state.mutations, state, record, latencyUs };
+  }
+
+  /** The call ended (BYE, CANCEL, failure): free its call slot and bandwidth. */
+  async release(callId: string): Promise<void> {
+    await this.deps.ledger.release(callId);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Fairness gate: bandwidth quota per caller. The offer's one-direction on-wire rate (see
+ * lib/sdp/bandwidth.ts) plus the caller's other active calls must stay within the caller's limit
+ * (registry limit, 3 Mbps by default). Over it, video gives way first: capped with b=AS when a
+ * useful rate is left, otherwise the video streams are dropped; only when audio alone does not
+ * fit is the call refused - 488 when it could never fit, 503 + Retry-After when it would fit
+ * once the caller's other calls end.
+ */
+import { write, type SessionDescription } from 'sdp-transform';
+import { parseSdp } from '../sdp/parse.js';
+import { estimateSdp } from '../sdp/bandwidth.js';
+import type { CallLedger } from '../state/types.js';
+import { hasSdp } from './codec-gate.js';
+import { admit, reject, type ChainState, type Decision, type Gate, type PolicyRequest } from './types.js';
+
+export interface FairnessConfig {
+  defaultLimitBps?: number;
+  /** Smallest video rate worth keeping; below it video is dropped instead of capped. */
+  minVideoBps?: number;
+  retryAfterSec?: number;
+  warnAgent?: string;
+}
+
+export class FairnessGate implements Gate {
+  readonly name = 'fairness';
+  readonly methods: readonly string[] = ['INVITE'];
+  constructor(
+    private readonly ledger: CallLedger,
+    private readonly cfg: FairnessConfig = {},
+  ) {}
+
+  async decide(req: PolicyRequest, state: ChainState): Promise<Decision> {
+    let sdp = state.offer;
+    if (!sdp) {
+      const text = state.mutations.sdp ?? (hasSdp(req) ? req.body : '');
+      if (!text) return admit('no-offer');
+      const parsed = parseSdp(text);
+      if (!parsed.ok) return reject(400, 'Bad Request', 'malformed-sdp');
+      sdp = parsed.sdp;
+    }
+    const owner = state.entry?.id ?? `src:${req.source.address}`;
+    const limit = state.entry?.limits.maxBandwidthBps ?? this.cfg.defaultLimitBps ?? 3_000_000;
+    const usage = await this.ledger.usage(owner, req.callId);
+    const budget = limit - usage.bps;
+    const est = estimateSdp(sdp);
+    const agent = this.cfg.warnAgent ?? 'council-gw';
+    const warn = (t: string) => ({ Warning: `370 ${agent} "${t}"` });
+
+    let note = 'ok';
+    let bps = est.totalBps;
+    if (bps > budget) {
+      const audioBps = est.media.filter((m) => m.kind === 'audio').reduce((a, m) => a + m.bps, 0);
+      if (audioBps > budget) {
+        if (audioBps > limit) return reject(488, 'Not Acceptable Here', 'bandwidth-exceeds-limit', warn('Insufficient bandwidth'));
+        return reject(503, 'Service Unavailable', 'bandwidth-quota', {
+          'Retry-After': String(this.cfg.retryAfterSec ?? 60),
+          ...warn('Bandwidth quota in use by other calls'),
+        });
+      }
+      const video = est.media.filter((m) => m.kind === 'video');
+      const perVideo = Math.floor((budget - audioBps) / Math.max(1, video.length));
+      if (video.length > 0 && perVideo >= (this.cfg.minVideoBps ?? 256_000)) {
+        capVideo(sdp, est.media.filter((m) => m.kind === 'video').map((m) => m.index), perVideo);
+        note = 'video-capped';
+        bps = audioBps + perVideo * video.length;
+      } else {
+        dropVideo(sdp);
+        note = 'video-dropped';
+        bps = audioBps;
+      }
+      state.mutations.sdp = write(sdp);
+    }
+    const r = await this.ledger.trySetBandwidth(owner, req.callId, bps, limit);
+    if (!r.ok) {
+      return reject(503, 'Service Unavailable', 'bandwidth-quota', { 'Retry-After': String(this.cfg.retryAfterSec ?? 60), ...warn('Bandwidth quota in use by other calls') });
+    }
+    state.reserved = true;
+    return admit(note);
+  }
+}
+
+function capVideo(sdp: SessionDescription, indexes: number[], bps: number): void {
+  for (const i of indexes) {
+    const m = sdp.media[i]!;
+    // b=AS is in kbps and includes IP/UDP/RTP headers; TIAS would conflict, so it goes.
+    m.bandwidth = [...(m.bandwidth ?? []).filter((b) => b.type !== 'AS' && b.type !== 'TIAS'), { type: 'AS', limit: Math.floor(bps / 1000) }];
+  }
+}
+
+function dropVideo(sdp: SessionDescription): void {
+  const dropped = new Set(sdp.media.filter((m) => m.type === 'video' && m.mid !== undefined).map((m) => String(m.mid)));
+  sdp.media = sdp.media.filter((m) => m.type !== 'video');
+  if (sdp.groups) {
+    sdp.groups = sdp.groups
+      .map((g) => ({ ...g, mids: String(g.mids).split(' ').filter((x) => !dropped.has(x)).join(' ') }))
+      .filter((g) => g.mids.length > 0);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Stateless digest nonces: base64url(time(6) || random(8) || HMAC-SHA256(secret, realm|time|random)[0..12]).
+ * Any gateway instance holding the secret can tell a nonce it issued and its age without shared
+ * state; only the nonce-count high-water mark (replay) needs the state store. Several secrets may
+ * be given so a rotated-out secret still validates nonces issued just before the rotation.
+ */
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+
+const TIME_BYTES = 6;
+const RAND_BYTES = 8;
+const MAC_BYTES = 12;
+const TOTAL = TIME_BYTES + RAND_BYTES + MAC_BYTES;
+
+export type NonceCheck = { ok: true; issuedAt: number } | { ok: false; reason: 'malformed' | 'bad-mac' | 'future' };
+
+export class NonceService {
+  private readonly secrets: KeyObject[];
+  constructor(
+    secrets: ReadonlyArray<Buffer | string>,
+    private readonly realm: string,
+  ) {
+    if (secrets.length === 0) throw new Error('NonceService needs at least one secret');
+    this.secrets = secrets.map((s) => createSecretKey(typeof s === 'string' ? Buffer.from(s) : s));
+  }
+
+  private mac(secret: KeyObject, head: Buffer): Buffer {
+    return createHmac('sha256', secret).update(this.realm).update('\u0000').update(head).digest().subarray(0, MAC_BYTES);
+  }
+
+  issue(nowMs: number): string {
+    const head = Buffer.alloc(TIME_BYTES + RAND_BYTES);
+    head.writeUIntBE(Math.floor(nowMs), 0, TIME_BYTES);
+    randomBytes(RAND_BYTES).copy(head, TIME_BYTES);
+    return Buffer.concat([head, this.mac(this.secrets[0]!, head)]).toString('base64url');
+  }
+
+  check(nonce: string, nowMs: number, maxFutureMs = 5000): NonceCheck {
+    if (typeof nonce !== 'string' || nonce.length !== 35 || !/^[A-Za-z0-9_-]+$/.test(nonce)) return { ok: false, reason: 'malformed' };
+    const raw = Buffer.from(nonce, 'base64url');
+    if (raw.length !== TOTAL) return { ok: false, reason: 'malformed' };
+    const head = raw.subarray(0, TIME_BYTES + RAND_BYTES);
+    const mac = raw.subarray(TIME_BYTES + RAND_BYTES);
+    if (!this.secrets.some((s) => timingSafeEqual(this.mac(s, head), mac))) return { ok: false, reason: 'bad-mac' };
+    const issuedAt = head.readUIntBE(0, TIME_BYTES);
+    if (issuedAt > nowMs + maxFutureMs) return { ok: false, reason: 'future' };
+    return { ok: true, issuedAt };
+  }
+}

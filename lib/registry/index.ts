@@ -1,0 +1,5 @@
+export * from './types.js';
+export * from './credentials.js';
+export * from './validate.js';
+export * from './store.js';
+export * from './edit.js';

@@ -1,0 +1,149 @@
+/**
+ * Codec whitelist filter over an SDP offer. Removes payload types whose codec is not allowed and
+ * keeps the rest consistent: the m-line format list, a=rtpmap, a=fmtp, a=rtcp-fb and
+ * retransmission payloads (rtx apt=) whose target went away. A stream left without a media codec
+ * (telephone-event alone does not count) is dropped; non-audio/video streams are dropped.
+ *
+ * sdp-transform parses and the decisions are made on its structure; the output text is produced by
+ * editing the original lines (m= format lists, per-payload attribute lines, whole dropped
+ * sections, BUNDLE groups) rather than by re-serialising, which keeps every untouched line
+ * byte-for-byte and costs a fraction of a full write.
+ */
+import type { MediaDescription, SessionDescription } from 'sdp-transform';
+import { codecByStaticPt } from './catalogue.js';
+import { parseSdp, DEFAULT_MAX_SDP_BYTES } from './parse.js';
+
+export const DEFAULT_ALLOWED_CODECS = ['PCMU', 'PCMA', 'G729', 'opus', 'VP8', 'telephone-event'] as const;
+
+/** Codecs that only make sense next to a media codec. */
+const AUXILIARY = new Set(['telephone-event', 'rtx', 'red', 'ulpfec', 'flexfec-03', 'cn']);
+
+export interface FilterOptions {
+  allow?: readonly string[];
+  maxBytes?: number;
+}
+
+export type FilterResult =
+  | { ok: true; sdp: string; parsed: SessionDescription; kept: string[]; removed: string[] }
+  | { ok: false; malformed: boolean; reason: string; offered: string[] };
+
+export function codecNameOf(m: MediaDescription, pt: number): string {
+  const r = m.rtp?.find((x) => x.payload === pt);
+  // sdp-transform turns numeric-looking tokens into numbers (a=rtpmap:97 0 -> codec 0).
+  if (r) return String(r.codec);
+  return codecByStaticPt(pt)?.name ?? `pt${pt}`;
+}
+
+export function filterSdp(text: string, opts: FilterOptions = {}): FilterResult {
+  const parsed = parseSdp(text, opts.maxBytes ?? DEFAULT_MAX_SDP_BYTES);
+  if (!parsed.ok) return { ok: false, malformed: true, reason: parsed.reason, offered: [] };
+  const allow = new Set((opts.allow ?? DEFAULT_ALLOWED_CODECS).map((c) => c.toLowerCase()));
+  const sdp = parsed.sdp;
+  const kept = new Set<string>();
+  const removed = new Set<string>();
+  const offered = new Set<string>();
+  const droppedMids = new Set<string>();
+
+  const media: MediaDescription[] = [];
+  const keepByIndex: Array<Set<number> | null> = [];
+  for (const m of sdp.media) {
+    const pts = String(m.payloads ?? '')
+      .trim()
+      .split(/\s+/)
+      .filter((p) => p.length > 0)
+      .map(Number);
+    if (m.type !== 'audio' && m.type !== 'video') {
+      for (const p of pts) removed.add(`${m.type}/${p}`);
+      if (m.mid !== undefined) droppedMids.add(String(m.mid));
+      keepByIndex.push(null);
+      continue;
+    }
+    // Retransmission formats point at a media payload with apt=: they follow that payload
+    // (kept with an allowed codec, removed with a refused one) whatever the list says.
+    const aptOf = (pt: number): number | undefined => {
+      const f = m.fmtp?.find((x) => x.payload === pt);
+      const a = f ? /(?:^|;)\s*apt=(\d+)/.exec(f.config) : null;
+      return a ? Number(a[1]) : undefined;
+    };
+    let keep = pts.filter((pt) => {
+      const name = codecNameOf(m, pt);
+      if (name.toLowerCase() === 'rtx') return true;
+      offered.add(name);
+      return allow.has(name.toLowerCase());
+    });
+    keep = keep.filter((pt) => {
+      const apt = aptOf(pt);
+      if (codecNameOf(m, pt).toLowerCase() === 'rtx') return apt !== undefined && keep.includes(apt) && apt !== pt;
+      return apt === undefined || keep.includes(apt);
+    });
+    const hasMedia = keep.some((pt) => !AUXILIARY.has(codecNameOf(m, pt).toLowerCase()));
+    for (const pt of pts) if (!keep.includes(pt) || !hasMedia) removed.add(codecNameOf(m, pt));
+    if (!hasMedia) {
+      if (m.mid !== undefined) droppedMids.add(String(m.mid));
+      keepByIndex.push(null);
+      continue;
+    }
+    for (const pt of keep) kept.add(codecNameOf(m, pt));
+    const keepSet = new Set(keep);
+    keepByIndex.push(keepSet);
+    m.payloads = keep.join(' ');
+    m.rtp = (m.rtp ?? []).filter((r) => keepSet.has(r.payload));
+    m.fmtp = (m.fmtp ?? []).filter((f) => keepSet.has(f.payload));
+    if (m.rtcpFb) m.rtcpFb = m.rtcpFb.filter((f) => f.payload === '*' || keepSet.has(Number(f.payload)));
+    if (m.rtcpFbTrrInt) m.rtcpFbTrrInt = m.rtcpFbTrrInt.filter((f) => f.payload === '*' || keepSet.has(Number(f.payload)));
+    media.push(m);
+  }
+  if (media.length === 0) return { ok: false, malformed: false, reason: 'no allowed codec left', offered: [...offered] };
+  sdp.media = media;
+  if (sdp.groups && droppedMids.size > 0) {
+    sdp.groups = sdp.groups
+      .map((g) => ({ ...g, mids: String(g.mids).split(' ').filter((x) => !droppedMids.has(x)).join(' ') }))
+      .filter((g) => g.mids.length > 0);
+  }
+  for (const k of kept) removed.delete(k);
+  // Always rewritten, even when nothing was removed: attribute lines for payload types the
+  // m-line does not list are dropped too, so what we forward is consistent.
+  return { ok: true, sdp: rewriteLines(text, keepByIndex, droppedMids), parsed: sdp, kept: [...kept], removed: [...removed] };
+}
+
+const PT_ATTR_NAME = /^a=(?:rtpmap|fmtp|rtcp-fb|rtcp-fb-trr-int):/;
+const PT_ATTR = /^a=(?:rtpmap|fmtp|rtcp-fb|rtcp-fb-trr-int):(\d{1,3}) \S/;
+
+/** Applies the filter decisions to the original text, line by line. */
+function rewriteLines(text: string, keepByIndex: Array<Set<number> | null>, droppedMids: Set<string>): string {
+  const out: string[] = [];
+  let index = -1;
+  let skipping = false;
+  let keep: Set<number> | null = null;
+  for (const line of text.split(/\r?\n/)) {
+    if (line.length === 0) continue;
+    if (line.startsWith('m=')) {
+      index++;
+      keep = keepByIndex[index] ?? null;
+      skipping = keep === null;
+      if (skipping) continue;
+      const parts = line.split(' ').filter((x) => x.length > 0);
+      out.push(`${parts.slice(0, 3).join(' ')} ${parts.slice(3).filter((p) => keep!.has(Number(p))).join(' ')}`);
+      continue;
+    }
+    if (skipping) continue;
+    if (index < 0 && line.startsWith('a=group:') && droppedMids.size > 0) {
+      const [head, ...mids] = line.split(' ');
+      const left = mids.filter((x) => !droppedMids.has(x));
+      if (left.length > 0) out.push([head, ...left].join(' '));
+      continue;
+    }
+    if (keep && PT_ATTR_NAME.test(line)) {
+      // Per-payload attributes must name a listed payload type exactly; anything else
+      // (a=rtpmap: 96 ..., unknown payloads) is dropped rather than forwarded ambiguously.
+      if (line.startsWith('a=rtcp-fb:*') || line.startsWith('a=rtcp-fb-trr-int:*')) {
+        out.push(line);
+        continue;
+      }
+      const m = PT_ATTR.exec(line);
+      if (!m || !keep.has(Number(m[1]))) continue;
+    }
+    out.push(line);
+  }
+  return `${out.join('\r\n')}\r\n`;
+}

@@ -1,0 +1,82 @@
+/**
+ * One call through the gateway on the SIP side (jambonz-style CallSession): it forwards an
+ * admitted INVITE to its dial-plan target as a B2BUA and ends both legs together. Later issues
+ * add H.323 and media legs here; the policy chain has run before a session exists.
+ */
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { GatewaySrf, SrfRequest, SrfResponse, SrfDialog } from '../../types/drachtio-srf.js';
+import type { Logger } from '../log/logger.js';
+import type { ActiveCalls } from './active-calls.js';
+
+export interface CallMetrics {
+  attempts: Counter<'outcome'>;
+  setup: Histogram;
+}
+
+export function createCallMetrics(registry: Registry): CallMetrics {
+  return {
+    attempts: new Counter({ name: 'gw_calls_total', help: 'INVITEs handled, by outcome', labelNames: ['outcome'], registers: [registry] }),
+    setup: new Histogram({
+      name: 'gw_call_setup_seconds',
+      help: 'INVITE received to final answer sent (B2BUA: includes the far end answering)',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30],
+      registers: [registry],
+    }),
+  };
+}
+
+interface SipError {
+  status?: number;
+}
+
+export class CallSession {
+  private readonly started = process.hrtime.bigint();
+
+  constructor(
+    private readonly srf: GatewaySrf,
+    private readonly req: SrfRequest,
+    private readonly res: SrfResponse,
+    private readonly calls: ActiveCalls,
+    private readonly metrics: CallMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  async forward(target: string, headers: Record<string, string>): Promise<void> {
+    const id = `${this.req.get('Call-ID')}`;
+    this.calls.add(id);
+    try {
+      const { uas, uac } = await this.srf.createB2BUA(this.req, this.res, target, {
+        headers,
+        passFailure: true,
+        passProvisionalResponses: true,
+      });
+      this.observe('answered');
+      let ended = false;
+      const end = (from: SrfDialog, other: SrfDialog): void => {
+        if (ended) return;
+        ended = true;
+        this.calls.remove(id);
+        other.destroy();
+        void from;
+      };
+      uas.on('destroy', () => end(uas, uac));
+      uac.on('destroy', () => end(uac, uas));
+    } catch (err) {
+      this.calls.remove(id);
+      const status = (err as SipError).status;
+      // passFailure already relayed the far end's final response to the caller.
+      if (typeof status === 'number') {
+        this.observe(status === 487 ? 'cancelled' : 'failed');
+        return;
+      }
+      this.observe('error');
+      this.log.error('b2bua failed', { error: err instanceof Error ? err.message : String(err) });
+      if (!this.res.finalResponseSent) this.res.send(503, { headers: { 'Retry-After': '5' } });
+    }
+  }
+
+  private observe(outcome: string): void {
+    this.metrics.attempts.inc({ outcome });
+    this.metrics.setup.observe(Number(process.hrtime.bigint() - this.started) / 1e9);
+  }
+}

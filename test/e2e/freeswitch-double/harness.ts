@@ -1,0 +1,112 @@
+/**
+ * Wiring for the FreeSWITCH double suites: the drachtio target (double or real), the FreeSWITCH
+ * target (double, or a real FreeSWITCH when FS_HOST/FS_PORT/FS_SECRET/FS_SIP are set), the
+ * scenario app, and SIPp callers sending PCMA from a generated pcap.
+ */
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDrachtioTarget, type DrachtioTarget } from '../../lab/drachtio-target.js';
+import { FreeSwitchDouble } from '../../lab/freeswitch-double/double.js';
+import { EslTap } from '../../lab/freeswitch-double/esl-tap.js';
+import { writePcmaPcap } from '../../lab/freeswitch-double/pcap.js';
+import { startScenarioApp, type ScenarioApp } from '../../lab/freeswitch-double/scenario-app.js';
+import { runSipp, type SippResult } from '../../lab/sipp.js';
+import { freePort } from '../../lab/ports.js';
+import { fixture } from '../../support/paths.js';
+
+export interface RealFsEnv {
+  host: string;
+  port: number;
+  secret: string;
+  sip: string;
+}
+
+/** A real FreeSWITCH from the environment, or undefined unless all four variables are set. */
+export function realFsFromEnv(env: NodeJS.ProcessEnv = process.env): RealFsEnv | undefined {
+  const { FS_HOST, FS_PORT, FS_SECRET, FS_SIP } = env;
+  if (!FS_HOST || !FS_PORT || !FS_SECRET || !FS_SIP) return undefined;
+  const port = Number(FS_PORT);
+  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`FS_PORT must be a port number, got ${JSON.stringify(FS_PORT)}`);
+  if (!/^.+:\d+$/.test(FS_SIP)) throw new Error(`FS_SIP must be host:port, got ${JSON.stringify(FS_SIP)}`);
+  return { host: FS_HOST, port, secret: FS_SECRET, sip: FS_SIP };
+}
+
+export interface Lab {
+  drachtio: DrachtioTarget;
+  /** Undefined when a real FreeSWITCH is used. */
+  fs?: FreeSwitchDouble;
+  /** Records both ESL directions between the app and FreeSWITCH (double or real). */
+  tap: EslTap;
+  app: ScenarioApp;
+  workDir: string;
+  pcap: string;
+  stop(): Promise<void>;
+}
+
+export const PCAP_PACKETS = 100;
+
+export async function startLab(o: { fileDurationMs?: number; confDestroyFallbackMs?: number; confSizeDelayMs?: number } = {}): Promise<Lab> {
+  const drachtio = await startDrachtioTarget();
+  const real = realFsFromEnv();
+  let fs: FreeSwitchDouble | undefined;
+  let app: ScenarioApp | undefined;
+  let tap: EslTap | undefined;
+  try {
+    if (!real) {
+      fs = await FreeSwitchDouble.start({
+        eslPassword: 'ClueCon', sipPort: 0, eslPort: 0, fileDurationMs: () => o.fileDurationMs ?? 1000,
+      });
+    }
+    tap = await EslTap.start({ target: real ? { host: real.host, port: real.port } : { host: fs!.host, port: fs!.eslPort } });
+    app = await startScenarioApp({
+      drachtio: { host: drachtio.host, port: drachtio.port, secret: drachtio.secret },
+      fs: { host: tap.host, port: tap.inboundPort, secret: real ? real.secret : 'ClueCon' },
+      advertise: { host: tap.host, port: tap.outboundPort },
+      confDestroyFallbackMs: o.confDestroyFallbackMs ?? 1000,
+      confSizeDelayMs: o.confSizeDelayMs ?? 300,
+    });
+    tap.setOutboundTarget('127.0.0.1', app.ms.listenPort!);
+    if (real && app.ms.sip.ipv4.udp.address !== real.sip) {
+      throw new Error(`FreeSWITCH reports drachtio_mrf at ${app.ms.sip.ipv4.udp.address}, FS_SIP says ${real.sip}`);
+    }
+  } catch (e) {
+    await app?.stop();
+    await tap?.stop();
+    await fs?.stop();
+    await drachtio.stop();
+    throw e;
+  }
+  const workDir = mkdtempSync(join(tmpdir(), 'fs-double-'));
+  const pcap = join(workDir, 'pcma.pcap');
+  writePcmaPcap(pcap, { packets: PCAP_PACKETS });
+  const a = app;
+  const t = tap;
+  return {
+    drachtio, fs, tap: t, app: a, workDir, pcap,
+    async stop(): Promise<void> {
+      await a.stop();
+      await t.idle();
+      await fs?.idle();
+      await t.stop();
+      await fs?.stop();
+      await drachtio.stop();
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Run a SIPp caller (caller-bye / caller-wait-bye) against the drachtio target. */
+export async function caller(lab: Lab, o: { user: string; scenario: 'caller-bye' | 'caller-wait-bye'; holdMs?: number }): Promise<SippResult> {
+  const xml = readFileSync(fixture('freeswitch', 'sipp', `${o.scenario}.xml`), 'utf8').replaceAll('@PCAP@', lab.pcap);
+  const file = join(lab.workDir, `${o.scenario}-${o.user}-${Date.now()}.xml`);
+  writeFileSync(file, xml);
+  const mediaPort = await freePort();
+  return runSipp({
+    target: `${lab.drachtio.sipHost}:${lab.drachtio.sipPort}`,
+    scenario: file,
+    service: o.user,
+    timeoutMs: 30_000,
+    args: ['-d', String(o.holdMs ?? 1000), '-mi', '127.0.0.1', '-mp', String(mediaPort)],
+  });
+}

@@ -1,0 +1,1349 @@
+/**
+ * FreeSwitchDouble: an in-process stand-in for the FreeSWITCH 1.10 that drachtio-fsmrf 4.1.x
+ * drives (sofia profile drachtio_mrf + mod_event_socket + mod_conference), built from the
+ * recordings in test/fixtures/freeswitch. Test code only; see docs/freeswitch-double.md.
+ *
+ * - inbound ESL server (auth, event json, filter, api/bgapi, exit; HEARTBEAT events);
+ * - SIP UAS on UDP+TCP answering fsmrf's INVITEs (with SDP: answer; without: 3pcc offer);
+ * - an outbound ESL connection per channel to the X-esl-outbound address (connect -> CHANNEL_DATA,
+ *   sendmsg execute -> CHANNEL_EXECUTE / CHANNEL_EXECUTE_COMPLETE with Application-UUID);
+ * - playback, hangup, set, conference (member ids global, max_members), uuid_bridge, uuid_kill;
+ * - F1: a 3pcc leg ACKed recvonly and sitting in a conference never runs queued commands;
+ * - RTP: a UDP port per channel; relay between bridged/conferenced legs; tones for playback.
+ */
+import net from 'node:net';
+import { EventEmitter } from 'node:events';
+import { randomBytes, randomInt } from 'node:crypto';
+import {
+  EslCommandParser, EslFrameError, apiResponse, authRequest, cmdHeader, commandReply, disconnectNotice, jsonEvent,
+  urlEncodeValue, type EslCommand,
+} from './esl-wire.js';
+import { baseFields, channelFields, heartbeatFields, newUuid, nowMicros, type CoreInfo, type Fields } from './events.js';
+import { SipTransport, hdr, tagOf, uriIn, type SipMsg, type SipPeer } from './sip.js';
+import { RtpPort, STATIC_PT, type G711, type RtpCounters } from './rtp.js';
+
+export interface FreeSwitchDoubleOptions {
+  eslPassword: string;
+  host?: string;
+  /** 0 = free port (UDP and TCP). */
+  sipPort?: number;
+  /** 0 = free port. */
+  eslPort?: number;
+  profile?: string;
+  /** Address FreeSWITCH reports in FreeSWITCH-IPv4 and the o= line of its 3pcc offers (F3). */
+  reportedIpv4?: string;
+  /** HEARTBEAT period (FreeSWITCH default 20 s; the recordings used 5 s). */
+  heartbeatMs?: number;
+  /** An inbound client that has not authenticated by then is disconnected. */
+  authTimeoutMs?: number;
+  maxSessions?: number;
+  /** Length of a played file; tone_stream lengths are computed from the spec. Default 2000 ms. */
+  fileDurationMs?: (path: string) => number;
+  /** uuid_break ends a running playback after this delay (or at once on uuid_bridge). */
+  breakLatencyMs?: number;
+  /** Delay between a member's hangup and its del-member event (default 150 ms; recorded ~50 ms). */
+  memberLeaveLatencyMs?: number;
+  log?: (line: string) => void;
+}
+
+export type EslDirection = 'app->FS' | 'FS->app';
+
+export interface EslRecord {
+  /** Connection number, in order of creation (inbound and outbound share the sequence). */
+  conn: number;
+  kind: 'inbound' | 'outbound';
+  dir: EslDirection;
+  /** The message as sent on the wire. */
+  text: string;
+  at: number;
+}
+
+export interface SipRecord {
+  dir: 'in' | 'out';
+  startLine: string;
+  callId: string;
+  at: number;
+}
+
+export interface ChannelInfo {
+  uuid: string;
+  callId: string;
+  is3pcc: boolean;
+  recvonly: boolean;
+  codec: G711;
+  localRtpPort: number;
+  remoteRtp?: { address: string; port: number };
+  rtp: RtpCounters;
+  state: 'active' | 'hangup';
+  bridgedTo?: string;
+  conference?: { name: string; memberId: number };
+}
+
+export interface ConferenceInfo {
+  name: string;
+  uuid: string;
+  maxMembers: number;
+  members: Array<{ uuid: string; memberId: number; flags: string[] }>;
+}
+
+interface DoubleEvents {
+  problem: [string];
+  /** An ESL connection (inbound or outbound) closed. */
+  closed: [number];
+  channel: [ChannelInfo];
+  hangup: [ChannelInfo];
+}
+
+const SIP_ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, INFO, UPDATE, REGISTER, REFER, NOTIFY';
+
+// ---------------------------------------------------------------- ESL connections
+
+class EslConn {
+  readonly parser = new EslCommandParser();
+  authed = false;
+  events = new Set<string>();
+  customs = new Set<string>();
+  allEvents = false;
+  filters: Array<[string, string]> = [];
+  closed = false;
+  channel?: Channel;
+  authTimer?: NodeJS.Timeout;
+  constructor(readonly id: number, readonly kind: 'inbound' | 'outbound', readonly socket: net.Socket) {}
+
+  wants(f: Fields): boolean {
+    const name = f['Event-Name']!;
+    if (name === 'CUSTOM') {
+      if (!this.allEvents && !this.customs.has(f['Event-Subclass'] ?? '')) return false;
+    } else if (!this.allEvents && !this.events.has(name)) return false;
+    if (this.filters.length === 0) return true;
+    return this.filters.some(([k, v]) => f[k] === v);
+  }
+}
+
+// ---------------------------------------------------------------- channels & conferences
+
+interface QueuedApp {
+  app: string;
+  arg: string;
+  eventUuid?: string;
+}
+
+interface Running {
+  app: string;
+  arg: string;
+  eventUuid?: string;
+  /** Ends the app early (break, bridge, hangup); runs its completion. */
+  stop?: (why: 'break' | 'bridge' | 'hangup') => void;
+}
+
+class Channel {
+  readonly uuid = newUuid();
+  readonly created = nowMicros();
+  state: 'active' | 'hangup' = 'active';
+  answerState: 'answered' | 'hangup' = 'answered';
+  recvonly = false;
+  acked = false;
+  conn?: EslConn;
+  queue: QueuedApp[] = [];
+  running?: Running;
+  socketRunning = true;
+  lastResponse = '_none_';
+  bridgedTo?: Channel;
+  conf?: { conf: Conference; memberId: number; flags: string[]; done: () => void };
+  vars: Fields = {};
+  localTag = randomBytes(6).toString('base64url');
+  cseq = randomInt(1000, 100000);
+  localSdp = '';
+  breakTimer?: NodeJS.Timeout;
+  parked = false;
+  constructor(
+    readonly callId: string,
+    readonly remoteTag: string,
+    readonly invite: SipMsg,
+    readonly peer: SipPeer,
+    readonly remoteTarget: string,
+    readonly rtp: RtpPort,
+    readonly is3pcc: boolean,
+    readonly eslTarget: string,
+  ) {}
+
+  get codec(): G711 {
+    return this.rtp.codec;
+  }
+
+  get channelName(): string {
+    return `sofia/drachtio_mrf/nobody@${this.peer.address}:${this.peer.port}`;
+  }
+
+  info(): ChannelInfo {
+    const i: ChannelInfo = {
+      uuid: this.uuid, callId: this.callId, is3pcc: this.is3pcc, recvonly: this.recvonly, codec: this.codec,
+      localRtpPort: this.rtp.port, rtp: { ...this.rtp.counters, rxPayloadTypes: { ...this.rtp.counters.rxPayloadTypes } },
+      state: this.state,
+    };
+    if (this.rtp.remote) i.remoteRtp = { ...this.rtp.remote };
+    if (this.bridgedTo) i.bridgedTo = this.bridgedTo.uuid;
+    if (this.conf) i.conference = { name: this.conf.conf.name, memberId: this.conf.memberId };
+    return i;
+  }
+}
+
+class Conference {
+  readonly uuid = newUuid();
+  readonly members = new Map<number, Channel>();
+  maxMembers = 0; // 0 = unlimited
+  constructor(readonly name: string) {}
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** Duration of a tone_stream:// spec: sum of on/off pairs times loops (-1 loops = until stopped). */
+export function toneStreamMs(spec: string): number | undefined {
+  const m = /^tone_stream:\/\/(.*)$/.exec(spec);
+  if (!m) return undefined;
+  let total = 0;
+  for (const seg of m[1]!.matchAll(/%\(([^)]*)\)/g)) {
+    const nums = seg[1]!.split(',').map(Number);
+    total += (nums[0] ?? 0) + (nums[1] ?? 0);
+  }
+  const loops = /;loops=(-?\d+)/.exec(m[1]!);
+  const n = loops ? Number(loops[1]) : 1;
+  if (n < 0) return Number.POSITIVE_INFINITY;
+  return total * Math.max(1, n);
+}
+
+function toneHz(spec: string): number {
+  const m = /%\(\d+,\d+,(\d+)/.exec(spec);
+  return m ? Number(m[1]) : 440;
+}
+
+interface SdpMedia {
+  address?: string;
+  port: number;
+  proto: string;
+  pts: number[];
+  rtpmap: Map<number, string>;
+  recvonly: boolean;
+}
+
+function parseSdp(sdp: string): { sessionAddress?: string; sessionRecvonly: boolean; media: SdpMedia[] } {
+  const out: { sessionAddress?: string; sessionRecvonly: boolean; media: SdpMedia[] } = { sessionRecvonly: false, media: [] };
+  let cur: SdpMedia | undefined;
+  for (const raw of sdp.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line.startsWith('m=audio ')) {
+      const [, port, proto, ...pts] = line.slice(2).split(/\s+/);
+      cur = { port: Number(port), proto: proto ?? '', pts: pts.map(Number).filter(Number.isFinite), rtpmap: new Map(), recvonly: false };
+      out.media.push(cur);
+    } else if (line.startsWith('m=')) cur = undefined;
+    else if (line.startsWith('c=IN IP4 ')) {
+      const a = line.slice(9).trim();
+      if (cur) cur.address = a;
+      else if (out.media.length === 0) out.sessionAddress = a;
+    } else if (line.startsWith('a=rtpmap:')) {
+      const m = /^a=rtpmap:(\d+)\s+([^/\s]+)/.exec(line);
+      if (m && cur) cur.rtpmap.set(Number(m[1]), m[2]!.toUpperCase());
+    } else if (line === 'a=recvonly' || line === 'a=inactive') {
+      if (cur) cur.recvonly = true;
+      else if (out.media.length === 0) out.sessionRecvonly = true;
+    }
+  }
+  return out;
+}
+
+function codecOf(m: SdpMedia, pt: number): string | undefined {
+  return m.rtpmap.get(pt) ?? (pt === 0 ? 'PCMU' : pt === 8 ? 'PCMA' : pt === 18 ? 'G729' : undefined);
+}
+
+// ---------------------------------------------------------------- the double
+
+export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
+  readonly transcript: EslRecord[] = [];
+  readonly sipLog: SipRecord[] = [];
+  readonly problems: string[] = [];
+  private readonly core: CoreInfo;
+  private readonly opts: Required<Omit<FreeSwitchDoubleOptions, 'log' | 'sipPort' | 'eslPort'>> & { log?: (l: string) => void };
+  private esl!: net.Server;
+  private sip!: SipTransport;
+  private readonly conns = new Set<EslConn>();
+  private nextConnId = 0;
+  private readonly channels = new Map<string, Channel>();
+  private readonly byCallId = new Map<string, Channel>();
+  private readonly hungUp: ChannelInfo[] = [];
+  private readonly confs = new Map<string, Conference>();
+  /** Member ids are global across conferences (F5). */
+  private memberSeq = 0;
+  private heartbeat?: NodeJS.Timeout;
+  private readonly startedAt = Date.now();
+  private sessionsSinceStartup = 0;
+  private stopped = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  private constructor(o: FreeSwitchDoubleOptions) {
+    super();
+    this.opts = {
+      eslPassword: o.eslPassword,
+      host: o.host ?? '127.0.0.1',
+      profile: o.profile ?? 'drachtio_mrf',
+      reportedIpv4: o.reportedIpv4 ?? o.host ?? '127.0.0.1',
+      heartbeatMs: o.heartbeatMs ?? 5000,
+      authTimeoutMs: o.authTimeoutMs ?? 5000,
+      maxSessions: o.maxSessions ?? 100,
+      fileDurationMs: o.fileDurationMs ?? (() => 2000),
+      breakLatencyMs: o.breakLatencyMs ?? 250,
+      memberLeaveLatencyMs: o.memberLeaveLatencyMs ?? 150,
+      ...(o.log ? { log: o.log } : {}),
+    };
+    this.core = { coreUuid: newUuid(), hostname: 'fs-double', ipv4: this.opts.reportedIpv4, version: '1.10.12-double' };
+  }
+
+  static async start(o: FreeSwitchDoubleOptions): Promise<FreeSwitchDouble> {
+    const d = new FreeSwitchDouble(o);
+    await d.listen(o.sipPort ?? 0, o.eslPort ?? 0);
+    return d;
+  }
+
+  get host(): string {
+    return this.opts.host;
+  }
+  get eslPort(): number {
+    return (this.esl.address() as net.AddressInfo).port;
+  }
+  get sipPort(): number {
+    return this.sip.port;
+  }
+  /** host:port of the drachtio_mrf profile. */
+  get sipAddress(): string {
+    return `${this.opts.host}:${this.sip.port}`;
+  }
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Resolves once no ESL connection (inbound or outbound) is open. */
+  idle(): Promise<void> {
+    if (this.conns.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.conns.size > 0) return;
+        this.off('closed', check);
+        resolve();
+      };
+      this.on('closed', check);
+    });
+  }
+
+  /** Live channels and, after them, those already hung up (with final RTP counters). */
+  channelInfo(): ChannelInfo[] {
+    return [...[...this.channels.values()].map((c) => c.info()), ...this.hungUp];
+  }
+
+  conferenceInfo(): ConferenceInfo[] {
+    return [...this.confs.values()].map((c) => ({
+      name: c.name, uuid: c.uuid, maxMembers: c.maxMembers,
+      members: [...c.members.entries()].map(([memberId, ch]) => ({ uuid: ch.uuid, memberId, flags: ch.conf?.flags ?? [] })),
+    }));
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(`[fs-double] ${line}`);
+  }
+
+  private problem(line: string): void {
+    this.problems.push(line);
+    this.log(line);
+    this.emit('problem', line);
+  }
+
+  private later(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  private cancel(t: NodeJS.Timeout | undefined): void {
+    if (!t) return;
+    clearTimeout(t);
+    this.timers.delete(t);
+  }
+
+  private async listen(sipPort: number, eslPort: number): Promise<void> {
+    this.sip = new SipTransport(this.opts.host);
+    this.sip.on('message', (m, peer) => this.onSip(m, peer));
+    this.sip.on('problem', (p) => this.problem(p));
+    await this.sip.listen(sipPort);
+    this.esl = net.createServer((s) => this.onInbound(s));
+    await new Promise<void>((resolve, reject) => {
+      this.esl.once('error', reject);
+      this.esl.listen(eslPort, this.opts.host, () => resolve());
+    });
+    this.esl.on('error', (e) => this.problem(`esl server error: ${e.message}`));
+    if (this.opts.heartbeatMs > 0) {
+      this.heartbeat = setInterval(() => this.publish(heartbeatFields(this.core, {
+        sessions: this.channels.size, maxSessions: this.opts.maxSessions, startedAt: this.startedAt,
+        sinceStartup: this.sessionsSinceStartup,
+      })), this.opts.heartbeatMs);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const ch of this.channels.values()) {
+      ch.rtp.close();
+      if (ch.breakTimer) clearTimeout(ch.breakTimer);
+    }
+    this.channels.clear();
+    for (const c of this.conns) {
+      if (c.authTimer) clearTimeout(c.authTimer);
+      c.socket.destroy();
+    }
+    this.conns.clear();
+    await new Promise<void>((r) => this.esl.close(() => r()));
+    await this.sip.close();
+  }
+
+  // ------------------------------------------------------------ ESL plumbing
+
+  private write(c: EslConn, text: string): void {
+    if (c.closed || c.socket.destroyed) return;
+    this.transcript.push({ conn: c.id, kind: c.kind, dir: 'FS->app', text, at: Date.now() });
+    c.socket.write(text);
+  }
+
+  private attach(c: EslConn): void {
+    this.conns.add(c);
+    c.socket.on('data', (d: Buffer) => {
+      if (c.closed) return;
+      let cmds: EslCommand[];
+      try {
+        cmds = c.parser.push(d);
+      } catch (e) {
+        const why = e instanceof EslFrameError ? e.message : String(e);
+        this.problem(`esl conn ${c.id}: ${why}; closing`);
+        this.closeConn(c, false);
+        return;
+      }
+      for (const cmd of cmds) {
+        if (c.closed) break;
+        this.transcript.push({ conn: c.id, kind: c.kind, dir: 'app->FS', text: formatCommand(cmd), at: Date.now() });
+        try {
+          this.onCommand(c, cmd);
+        } catch (e) {
+          this.problem(`esl conn ${c.id}: command '${cmd.line.slice(0, 80)}' failed: ${(e as Error).message}`);
+          this.write(c, commandReply(`-ERR ${(e as Error).message}`));
+        }
+      }
+    });
+    c.socket.on('error', (e) => this.log(`esl conn ${c.id} socket error: ${e.message}`));
+    c.socket.on('close', () => {
+      c.closed = true;
+      if (c.authTimer) clearTimeout(c.authTimer);
+      this.conns.delete(c);
+      this.emit('closed', c.id);
+      const ch = c.channel;
+      // Outbound socket gone while the channel lives: FreeSWITCH hangs the channel up (async full).
+      if (ch && ch.state === 'active' && !this.stopped) this.hangup(ch, 'NORMAL_CLEARING', { sendBye: true });
+    });
+  }
+
+  private closeConn(c: EslConn, notice: boolean): void {
+    if (c.closed) return;
+    if (notice) this.write(c, disconnectNotice(c.kind === 'outbound' ? c.channel?.uuid : undefined));
+    c.closed = true;
+    c.socket.end();
+  }
+
+  private onInbound(s: net.Socket): void {
+    const c = new EslConn(this.nextConnId++, 'inbound', s);
+    this.attach(c);
+    this.write(c, authRequest());
+    c.authTimer = setTimeout(() => {
+      if (!c.authed && !c.closed) {
+        this.problem(`esl conn ${c.id}: no auth within ${this.opts.authTimeoutMs} ms; closing`);
+        this.closeConn(c, true);
+      }
+    }, this.opts.authTimeoutMs);
+  }
+
+  private publish(f: Fields): void {
+    for (const c of this.conns) {
+      if (c.closed || (c.kind === 'inbound' && !c.authed)) continue;
+      if (c.wants(f)) this.write(c, jsonEvent(f));
+    }
+  }
+
+  private onCommand(c: EslConn, cmd: EslCommand): void {
+    const [verb = '', ...rest] = cmd.line.split(/\s+/);
+    const args = cmd.line.slice(verb.length).trim();
+    if (c.kind === 'inbound' && !c.authed) {
+      if (verb === 'auth') {
+        if (args === this.opts.eslPassword) {
+          c.authed = true;
+          if (c.authTimer) clearTimeout(c.authTimer);
+          this.write(c, commandReply('+OK accepted'));
+        } else {
+          this.problem(`esl conn ${c.id}: wrong password`);
+          this.write(c, commandReply('-ERR invalid'));
+          this.closeConn(c, true);
+        }
+      } else if (verb === 'exit') {
+        this.write(c, commandReply('+OK bye'));
+        this.closeConn(c, true);
+      } else this.write(c, commandReply('-ERR invalid'));
+      return;
+    }
+    switch (verb) {
+      case 'connect':
+        if (c.kind === 'outbound' && c.channel) this.write(c, this.channelData(c.channel));
+        else this.write(c, commandReply('-ERR command not found'));
+        return;
+      case 'event': {
+        const [format = 'plain', ...names] = rest;
+        let custom = false;
+        for (const n of names) {
+          if (custom) c.customs.add(n);
+          else if (n === 'ALL' || n === 'all') c.allEvents = true;
+          else {
+            const name = n.replace(/^SWITCH_EVENT_/, '');
+            c.events.add(name);
+            if (name === 'CUSTOM') custom = true;
+          }
+        }
+        this.write(c, commandReply(`+OK event listener enabled ${format}`));
+        return;
+      }
+      case 'noevents':
+        c.events.clear();
+        c.customs.clear();
+        c.allEvents = false;
+        this.write(c, commandReply('+OK no longer listening for events'));
+        return;
+      case 'nixevent':
+        for (const n of rest) c.events.delete(n);
+        this.write(c, commandReply('+OK events nixed'));
+        return;
+      case 'filter': {
+        if (rest[0] === 'delete') {
+          const [, h, v] = rest;
+          c.filters = c.filters.filter(([k, val]) => !(k === h && (v === undefined || val === v)));
+          this.write(c, commandReply(`+OK filter deleted. [${h ?? ''}]=[${v ?? ''}]`));
+          return;
+        }
+        const [h, ...vs] = rest;
+        const v = vs.join(' ');
+        if (!h) {
+          this.write(c, commandReply('-ERR invalid syntax'));
+          return;
+        }
+        c.filters.push([h, v]);
+        this.write(c, commandReply(`+OK filter added. [${h}]=[${v}]`));
+        return;
+      }
+      case 'myevents':
+      case 'linger':
+      case 'nolinger':
+      case 'resume':
+      case 'divert_events':
+        this.write(c, commandReply('+OK'));
+        return;
+      case 'exit':
+        this.write(c, commandReply('+OK bye'));
+        this.closeConn(c, true);
+        return;
+      case 'api':
+        this.write(c, apiResponse(this.api(args)));
+        return;
+      case 'bgapi': {
+        const job = cmdHeader(cmd, 'Job-UUID') ?? newUuid();
+        this.write(c, commandReply(`+OK Job-UUID: ${job}`));
+        const body = this.api(args);
+        setImmediate(() => {
+          const [command = '', ...a] = args.split(' ');
+          this.publish({ ...baseFields(this.core, 'BACKGROUND_JOB'), 'Job-UUID': job, 'Job-Command': command, 'Job-Command-Arg': a.join(' '), _body: body });
+        });
+        return;
+      }
+      case 'sendmsg':
+        this.sendmsg(c, rest[0], cmd);
+        return;
+      default:
+        this.write(c, commandReply('-ERR command not found'));
+    }
+  }
+
+  private sendmsg(c: EslConn, uuidArg: string | undefined, cmd: EslCommand): void {
+    const ch = uuidArg ? this.channels.get(uuidArg) : c.channel;
+    if (!ch) {
+      this.write(c, commandReply('-ERR invalid session id'));
+      return;
+    }
+    const command = (cmdHeader(cmd, 'call-command') ?? '').toLowerCase();
+    this.write(c, commandReply('+OK'));
+    if (command === 'execute') {
+      const app = cmdHeader(cmd, 'execute-app-name') ?? '';
+      const arg = cmdHeader(cmd, 'execute-app-arg') ?? cmd.body?.trim() ?? '';
+      const q: QueuedApp = { app, arg };
+      const eu = cmdHeader(cmd, 'Event-UUID');
+      if (eu) q.eventUuid = eu;
+      ch.queue.push(q);
+      setImmediate(() => this.pump(ch));
+    } else if (command === 'hangup') {
+      const cause = cmdHeader(cmd, 'hangup-cause') ?? 'NORMAL_CLEARING';
+      setImmediate(() => this.hangup(ch, cause, { sendBye: true }));
+    } else if (command === 'unicast' || command === 'nomedia' || command === 'xferext') {
+      this.problem(`sendmsg ${command} not emulated`);
+    }
+  }
+
+  // ------------------------------------------------------------ events about channels
+
+  private chFields(ch: Channel, name: string, extra: Fields = {}): Fields {
+    // Channel-Call-State stays ACTIVE in every recorded event but the CHANNEL_CALLSTATE HANGUP one.
+    return {
+      ...baseFields(this.core, name),
+      ...channelFields({
+        uuid: ch.uuid, channelName: ch.channelName, state: 'CS_EXECUTE', callState: 'ACTIVE',
+        answerState: ch.answerState, codec: ch.codec, createdMicros: ch.created, variables: ch.vars,
+      }),
+      ...extra,
+    };
+  }
+
+  private channelData(ch: Channel): string {
+    const f = this.chFields(ch, 'CHANNEL_DATA');
+    const lines = Object.entries(f).map(([k, v]) => `${k}: ${urlEncodeValue(v).replace(/%2F/g, '/')}`);
+    lines.push('Content-Type: command/reply', 'Reply-Text: %2BOK%0A', 'Socket-Mode: async', 'Control: full');
+    return `${lines.join('\n')}\n\n`;
+  }
+
+  private execEvent(ch: Channel, name: 'CHANNEL_EXECUTE' | 'CHANNEL_EXECUTE_COMPLETE', r: { app: string; arg: string; eventUuid?: string }, response?: string): void {
+    const extra: Fields = { Application: r.app, 'Application-Data': r.arg };
+    if (response !== undefined) extra['Application-Response'] = response;
+    if (r.eventUuid) extra['Application-UUID'] = r.eventUuid;
+    ch.vars.current_application = r.app;
+    ch.vars.current_application_data = r.arg;
+    this.publish(this.chFields(ch, name, extra));
+  }
+
+  // ------------------------------------------------------------ application execution
+
+  private pump(ch: Channel): void {
+    while (ch.state === 'active' && ch.queue.length > 0) {
+      if (ch.running) {
+        // Inside conference or bridge FreeSWITCH parses queued messages (nested execution), except
+        // for a recvonly 3pcc conference leg, whose queue mod_conference never services (F1).
+        const nested = (ch.running.app === 'conference' && !ch.recvonly) || ch.running.app === 'uuid_bridge' || ch.running.app === 'park';
+        if (!nested) return;
+        if (ch.running.app === 'park') {
+          const r = ch.running;
+          ch.running = undefined;
+          r.stop?.('break');
+          continue;
+        }
+        const q = ch.queue.shift()!;
+        this.runApp(ch, q, true);
+        continue;
+      }
+      const q = ch.queue.shift()!;
+      this.runApp(ch, q, false);
+    }
+  }
+
+  private runApp(ch: Channel, q: QueuedApp, nested: boolean): void {
+    const r: Running = { app: q.app, arg: q.arg };
+    if (q.eventUuid) r.eventUuid = q.eventUuid;
+    const complete = (response: string): void => {
+      if (!nested && ch.running === r) ch.running = undefined;
+      ch.lastResponse = response;
+      if (ch.state === 'active' || q.app === 'hangup') this.execEvent(ch, 'CHANNEL_EXECUTE_COMPLETE', r, response);
+      if (!nested) setImmediate(() => this.pump(ch));
+    };
+    this.execEvent(ch, 'CHANNEL_EXECUTE', r);
+    switch (q.app) {
+      case 'hangup': {
+        const cause = q.arg.trim() || 'NORMAL_CLEARING';
+        ch.answerState = 'hangup';
+        this.execEvent(ch, 'CHANNEL_EXECUTE_COMPLETE', r, '_none_');
+        this.hangup(ch, cause, { sendBye: true, viaApp: true });
+        return;
+      }
+      case 'set':
+      case 'export':
+      case 'set_zombie_exec':
+      case 'multiset': {
+        const items = q.app === 'multiset' ? q.arg.replace(/^\^\^(.)/, '').split(/[\s^]+/) : [q.arg];
+        for (const it of items) {
+          const i = it.indexOf('=');
+          if (i > 0) ch.vars[it.slice(0, i)] = it.slice(i + 1);
+        }
+        complete('_none_');
+        return;
+      }
+      case 'unset':
+        delete ch.vars[q.arg.trim()];
+        complete('_none_');
+        return;
+      case 'answer':
+      case 'pre_answer':
+      case 'ring_ready':
+      case 'set_mute':
+      case 'log':
+      case 'info':
+        complete('_none_');
+        return;
+      case 'sleep': {
+        const t = this.later(Math.max(0, Number(q.arg) || 0), () => complete('_none_'));
+        r.stop = () => {
+          this.cancel(t);
+          complete('_none_');
+        };
+        break;
+      }
+      case 'park':
+        r.stop = () => complete('_none_');
+        break;
+      case 'playback':
+        this.playback(ch, r, complete);
+        break;
+      case 'conference':
+        this.joinConference(ch, r, complete);
+        break;
+      default:
+        this.problem(`application '${q.app}' not emulated; completing at once`);
+        complete('_none_');
+        return;
+    }
+    if (!nested) ch.running = r;
+  }
+
+  private playback(ch: Channel, r: Running, complete: (resp: string) => void): void {
+    const delim = ch.vars.playback_delimiter ?? '!';
+    const files = r.arg.split(delim).filter((f) => f.length > 0);
+    let i = 0;
+    let stopTone: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let done = false;
+    const playbackFields = (file: string, status?: string): Fields => {
+      const f: Fields = { 'Playback-File-Path': file, 'Playback-File-Type': file.startsWith('tone_stream') ? 'tone_stream' : 'sndfile' };
+      if (status) f['Playback-Status'] = status;
+      return f;
+    };
+    const finishAll = (status: 'done' | 'break'): void => {
+      if (done) return;
+      done = true;
+      this.cancel(timer);
+      stopTone?.();
+      if (ch.breakTimer) {
+        clearTimeout(ch.breakTimer);
+        ch.breakTimer = undefined;
+      }
+      if (ch.state === 'active') this.publish(this.chFields(ch, 'PLAYBACK_STOP', playbackFields(files[Math.min(i, files.length - 1)] ?? '', status)));
+      complete('FILE PLAYED');
+    };
+    const next = (): void => {
+      if (done) return;
+      if (i >= files.length) {
+        done = true;
+        complete('FILE PLAYED');
+        return;
+      }
+      const file = files[i]!;
+      this.publish(this.chFields(ch, 'PLAYBACK_START', playbackFields(file)));
+      const ms = toneStreamMs(file) ?? this.opts.fileDurationMs(file);
+      const hz = file.startsWith('tone_stream') ? toneHz(file) : 660;
+      if (Number.isFinite(ms)) {
+        stopTone = ch.rtp.playTone(hz, ms, () => undefined);
+        timer = this.later(ms, () => {
+          stopTone?.();
+          this.publish(this.chFields(ch, 'PLAYBACK_STOP', playbackFields(file, 'done')));
+          i++;
+          if (i >= files.length) {
+            done = true;
+            complete('FILE PLAYED');
+          } else next();
+        });
+      } else stopTone = ch.rtp.playTone(hz, 24 * 3600 * 1000, () => undefined);
+    };
+    r.stop = (why) => finishAll(why === 'hangup' ? 'done' : 'break');
+    next();
+  }
+
+  // ------------------------------------------------------------ conference
+
+  private confFields(conf: Conference, action: string, extra: Fields = {}): Fields {
+    return {
+      ...baseFields(this.core, 'CUSTOM', 'conference_event'),
+      'Event-Subclass': 'conference::maintenance',
+      'Conference-Name': conf.name,
+      'Conference-Domain': this.opts.host,
+      'Conference-Size': String(conf.members.size),
+      'Conference-Ghosts': '0',
+      'Conference-Profile-Name': 'default',
+      'Conference-Unique-ID': conf.uuid,
+      Action: action,
+      ...extra,
+    };
+  }
+
+  private memberFields(ch: Channel, conf: Conference, action: string): Fields {
+    const flags = ch.conf?.flags ?? [];
+    return {
+      ...this.chFields(ch, 'CUSTOM'),
+      ...this.confFields(conf, action),
+      Floor: 'false', Video: 'false', Hear: 'true', See: 'true',
+      Speak: flags.includes('mute') ? 'false' : 'true',
+      Talking: 'false', 'Mute-Detect': 'false',
+      'Member-ID': String(ch.conf?.memberId ?? 0),
+      'Member-Type': flags.includes('moderator') ? 'moderator' : 'member',
+      'Member-Ghost': flags.includes('ghost') ? 'true' : 'false',
+      'Energy-Level': '100',
+    };
+  }
+
+  private joinConference(ch: Channel, r: Running, complete: (resp: string) => void): void {
+    // name[@profile][+pin][+flags{a|b}]
+    const m = /^([^@+\s]+)(?:@([^+\s]+))?(?:\+([^+]*))?(?:\+flags\{([^}]*)\})?/.exec(r.arg.trim());
+    if (!m) {
+      complete('_none_');
+      return;
+    }
+    const name = m[1]!;
+    const flags = (m[4] ?? '').split('|').filter(Boolean);
+    let conf = this.confs.get(name);
+    if (!conf) {
+      conf = new Conference(name);
+      this.confs.set(name, conf);
+      this.publish(this.confFields(conf, 'conference-create'));
+    }
+    if (conf.maxMembers > 0 && conf.members.size >= conf.maxMembers) {
+      this.publish(this.confFields(conf, 'maxmember-count-reached', { 'Member-Count': String(conf.members.size) }));
+      complete('_none_');
+      return;
+    }
+    const memberId = ++this.memberSeq;
+    const c = conf;
+    let left = false;
+    const leave = (resp: string): void => {
+      if (left) return;
+      left = true;
+      c.members.delete(memberId);
+      ch.rtp.sink = undefined;
+      if (ch.state === 'active') complete(resp);
+      const fields = this.memberFields(ch, c, 'del-member');
+      ch.conf = undefined;
+      const finish = (): void => {
+        this.publish(fields);
+        // endconf: the conference ends when the last member carrying that flag leaves.
+        const endconfGone = flags.includes('endconf') && [...c.members.values()].every((x) => !x.conf?.flags.includes('endconf'));
+        if (c.members.size === 0 || endconfGone) this.endConference(c);
+      };
+      // mod_conference notices a hung-up member on its own thread: the recording shows del-member
+      // ~50 ms after the hangup, after the app's next command. A kicked member leaves at once.
+      if (ch.state === 'active') finish();
+      else this.later(this.opts.memberLeaveLatencyMs, finish);
+    };
+    ch.conf = { conf, memberId, flags, done: () => leave('_none_') };
+    conf.members.set(memberId, ch);
+    ch.rtp.sink = (pkt, from) => {
+      for (const other of c.members.values()) if (other !== ch) other.rtp.relay(pkt, from);
+    };
+    r.stop = () => leave('_none_');
+    this.publish(this.memberFields(ch, conf, 'add-member'));
+  }
+
+  private endConference(conf: Conference): void {
+    if (this.confs.get(conf.name) !== conf) return;
+    this.confs.delete(conf.name);
+    for (const ch of [...conf.members.values()]) ch.conf?.done();
+    this.publish(this.confFields(conf, 'conference-destroy'));
+  }
+
+  private confPlay(conf: Conference, file: string): void {
+    // The api reply goes out first, then the event (as recorded).
+    setImmediate(() => this.publish(this.confFields(conf, 'play-file', { File: file, Async: 'false' })));
+    const ms = toneStreamMs(file) ?? this.opts.fileDurationMs(file);
+    const stops = [...conf.members.values()].map((ch) => ch.rtp.playTone(660, Number.isFinite(ms) ? ms : 2000, () => undefined));
+    const started = Date.now();
+    this.later(Number.isFinite(ms) ? ms : 2000, () => {
+      for (const s of stops) s();
+      // Lengths of what the double played (wall clock), not a quality measurement.
+      const played = Date.now() - started;
+      if (this.confs.get(conf.name) === conf) {
+        this.publish(this.confFields(conf, 'play-file-done', {
+          seconds: String(Math.round(played / 1000)), milliseconds: String(played), samples: String(played * 8), File: file,
+        }));
+      }
+    });
+  }
+
+  // ------------------------------------------------------------ api
+
+  private api(line: string): string {
+    const [cmd = '', ...a] = line.trim().split(/\s+/);
+    switch (cmd) {
+      case 'sofia':
+        if (a[0] === 'status') return this.sofiaStatus();
+        return '-ERR usage\n';
+      case 'status':
+        return `UP 0 years, 0 days\nFreeSWITCH (Version ${this.core.version}) is ready\n${this.sessionsSinceStartup} session(s) since startup\n${this.channels.size} session(s) - peak ${this.channels.size}\n${this.opts.maxSessions} session(s) max\n`;
+      case 'version':
+        return `FreeSWITCH Version ${this.core.version}\n`;
+      case 'uuid_exists':
+        return this.channels.has(a[0] ?? '') ? 'true' : 'false';
+      case 'uuid_kill': {
+        const ch = this.channels.get(a[0] ?? '');
+        if (!ch) return '-ERR No such channel!\n';
+        setImmediate(() => this.hangup(ch, a[1] ?? 'NORMAL_CLEARING', { sendBye: true }));
+        return '+OK\n';
+      }
+      case 'uuid_break': {
+        const ch = this.channels.get(a[0] ?? '');
+        if (!ch) return '-ERR No such channel!\n';
+        if (ch.running?.app === 'playback' && !ch.breakTimer) {
+          const r = ch.running;
+          ch.breakTimer = setTimeout(() => {
+            ch.breakTimer = undefined;
+            if (ch.running === r) r.stop?.('break');
+          }, this.opts.breakLatencyMs);
+        }
+        return '+OK\n';
+      }
+      case 'uuid_bridge':
+        return this.uuidBridge(a[0] ?? '', a[1] ?? '');
+      case 'uuid_transfer': {
+        const ch = this.channels.get(a[0] ?? '');
+        if (!ch) return '-ERR No such channel!\n';
+        this.unbridge(ch);
+        return '+OK\n';
+      }
+      case 'uuid_set_media_stats':
+        return this.channels.has(a[0] ?? '') ? '+OK:\n' : '-ERR No such channel!\n';
+      case 'uuid_dump': {
+        const ch = this.channels.get(a[0] ?? '');
+        if (!ch) return '-ERR No such channel!\n';
+        return Object.entries(this.chFields(ch, 'CHANNEL_DATA')).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n';
+      }
+      case 'uuid_setvar': {
+        const ch = this.channels.get(a[0] ?? '');
+        if (!ch || !a[1]) return '-ERR No such channel!\n';
+        ch.vars[a[1]] = a.slice(2).join(' ');
+        return '+OK\n';
+      }
+      case 'uuid_getvar': {
+        const ch = this.channels.get(a[0] ?? '');
+        if (!ch) return '-ERR No such channel!\n';
+        return ch.vars[a[1] ?? ''] ?? '_undef_';
+      }
+      case 'conference':
+        return this.conferenceApi(a);
+      case 'show':
+        if (a[0] === 'channels' && a[1] === 'count') return `\n${this.channels.size} total.\n`;
+        return '-ERR usage\n';
+      default:
+        return `-ERR ${cmd} Command not found!\n`;
+    }
+  }
+
+  private sofiaStatus(): string {
+    const pad = (s: string, n: number): string => s.padStart(n);
+    const bar = '='.repeat(97);
+    return [
+      `${pad('Name', 25)}\t${pad('Type', 7)}\t${pad('Data', 42)}\tState`,
+      bar,
+      `${pad(this.opts.host, 25)}\t${pad('alias', 7)}\t${pad(this.opts.profile, 42)}\tALIASED`,
+      `${pad(this.opts.profile, 25)}\t${pad('profile', 7)}\t${pad(`sip:mod_sofia@${this.opts.host}:${this.sip.port}`, 42)}\tRUNNING (0)`,
+      bar,
+      '1 profile 1 alias',
+      '',
+    ].join('\n');
+  }
+
+  private conferenceApi(a: string[]): string {
+    const [name = '', sub = '', ...rest] = a;
+    if (!name || name === 'list' && !sub) {
+      if (this.confs.size === 0) return 'No active conferences.\n';
+      return [...this.confs.values()].map((c) => `Conference ${c.name} (${c.members.size} members)`).join('\n') + '\n';
+    }
+    const conf = this.confs.get(name);
+    if (!conf) return `-ERR Conference ${name} not found\n`;
+    const member = (id: string | undefined): Channel | undefined => conf.members.get(Number(id));
+    switch (sub) {
+      case 'list':
+        if (rest[0] === 'count') return String(conf.members.size);
+        return [...conf.members.entries()]
+          .map(([id, ch]) => `${id};${ch.channelName};${ch.uuid};drachtio;drachtio;${ch.conf?.flags.includes('mute') ? '' : 'speak|'}hear;0;0;100;0`)
+          .join('\n') + '\n';
+      case 'set':
+        if (rest[0] === 'max_members') {
+          conf.maxMembers = Number(rest[1]) || 0;
+          return '0';
+        }
+        return '-ERR unsupported\n';
+      case 'play':
+        if (!rest[0]) return '-ERR no file\n';
+        this.confPlay(conf, rest.join(' '));
+        return `+OK (play) Playing file ${rest.join(' ')}`;
+      case 'kick':
+      case 'hup': {
+        const targets = rest[0] === 'all' ? [...conf.members.values()] : [member(rest[0])].filter((x): x is Channel => !!x);
+        if (targets.length === 0) return `-ERR Member ${rest[0] ?? ''} not found\n`;
+        for (const t of targets) {
+          if (sub === 'kick') t.conf?.done();
+          else setImmediate(() => this.hangup(t, 'NORMAL_CLEARING', { sendBye: true }));
+        }
+        return `OK ${sub === 'kick' ? 'kicked' : 'hup'} ${rest[0]}\n`;
+      }
+      case 'mute':
+      case 'unmute':
+      case 'deaf':
+      case 'undeaf':
+      case 'tmute': {
+        const t = member(rest[0]);
+        if (!t) return `-ERR Member ${rest[0] ?? ''} not found\n`;
+        const f = t.conf!.flags;
+        if (sub === 'mute' && !f.includes('mute')) f.push('mute');
+        if (sub === 'unmute') t.conf!.flags = f.filter((x) => x !== 'mute');
+        this.publish(this.memberFields(t, conf, `${sub}-member`));
+        return `OK ${sub} ${rest[0]}\n`;
+      }
+      case 'lock':
+      case 'unlock':
+        this.publish(this.confFields(conf, sub));
+        return `OK ${name} ${sub}ed\n`;
+      default:
+        return `-ERR ${sub} unsupported\n`;
+    }
+  }
+
+  // ------------------------------------------------------------ bridge
+
+  private uuidBridge(au: string, bu: string): string {
+    const a = this.channels.get(au);
+    const b = this.channels.get(bu);
+    if (!a || !b) return `-ERR no such channel ${a ? bu : au}\n`;
+    setImmediate(() => {
+      if (a.state !== 'active' || b.state !== 'active') return;
+      for (const ch of [a, b]) {
+        // The running app (playback) is interrupted; the socket app ends as the channel is transferred.
+        const r = ch.running;
+        ch.running = undefined;
+        if (r) r.stop?.('bridge');
+        ch.conf?.done();
+      }
+      for (const [ch, other] of [[b, a], [a, b]] as const) {
+        if (ch.socketRunning) {
+          ch.socketRunning = false;
+          this.execEvent(ch, 'CHANNEL_EXECUTE_COMPLETE', { app: 'socket', arg: `${ch.eslTarget} async full` }, ch.lastResponse);
+        }
+        ch.bridgedTo = other;
+        ch.running = { app: 'uuid_bridge', arg: other.uuid };
+        this.execEvent(ch, 'CHANNEL_EXECUTE', { app: 'uuid_bridge', arg: other.uuid });
+        ch.rtp.sink = (pkt, from) => other.rtp.relay(pkt, from);
+      }
+      this.publish(this.chFields(a, 'CHANNEL_BRIDGE', { 'Bridge-A-Unique-ID': a.uuid, 'Bridge-B-Unique-ID': b.uuid }));
+    });
+    return `+OK ${bu}\n`;
+  }
+
+  /** The partner of a bridge that ended: park_after_bridge=true, so it parks silently. */
+  private unbridge(ch: Channel): void {
+    const other = ch.bridgedTo;
+    if (!other) return;
+    ch.bridgedTo = undefined;
+    other.bridgedTo = undefined;
+    ch.rtp.sink = undefined;
+    other.rtp.sink = undefined;
+    for (const x of [ch, other]) if (x.running?.app === 'uuid_bridge') x.running = { app: 'park', arg: '' };
+  }
+
+  // ------------------------------------------------------------ hangup
+
+  private hangup(ch: Channel, cause: string, o: { sendBye: boolean; viaApp?: boolean }): void {
+    if (ch.state !== 'active') return;
+    const wasBusy = !!ch.conf || !!ch.bridgedTo;
+    const r = ch.running;
+    ch.running = undefined;
+    ch.queue = [];
+    if (ch.breakTimer) clearTimeout(ch.breakTimer);
+    ch.vars.hangup_cause = cause;
+    if (r && r.app === 'playback') r.stop?.('hangup');
+    ch.answerState = 'hangup';
+    ch.state = 'hangup';
+    if (ch.conn && !ch.conn.closed) {
+      // As recorded: a channel in a conference or bridge closes its socket before the socket
+      // app's completion and the HANGUP call state are delivered.
+      if (!wasBusy) {
+        if (ch.socketRunning) {
+          ch.socketRunning = false;
+          this.execEvent(ch, 'CHANNEL_EXECUTE_COMPLETE', { app: 'socket', arg: `${ch.eslTarget} async full` }, '_none_');
+        }
+        this.publish(this.chFields(ch, 'CHANNEL_CALLSTATE', {
+          'Channel-State': 'CS_HANGUP', 'Channel-Call-State': 'HANGUP', 'Original-Channel-Call-State': 'ACTIVE',
+          'Channel-Call-State-Number': '10', 'Hangup-Cause': cause,
+        }));
+      }
+      const conn = ch.conn;
+      this.closeConn(conn, true);
+    }
+    const conf = ch.conf;
+    if (conf) conf.done();
+    this.unbridge(ch);
+    this.channels.delete(ch.uuid);
+    this.byCallId.delete(ch.callId);
+    this.publish(this.chFields(ch, 'CHANNEL_HANGUP_COMPLETE', { 'Hangup-Cause': cause }));
+    const info = ch.info();
+    this.hungUp.push(info);
+    ch.rtp.close();
+    if (o.sendBye) this.sendBye(ch, cause);
+    this.emit('hangup', info);
+  }
+
+  // ------------------------------------------------------------ SIP
+
+  private sipOut(m: SipMsg, peer: SipPeer): void {
+    this.sipLog.push({ dir: 'out', startLine: m.method ? `${m.method} ${m.uri} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`, callId: hdr(m, 'call-id') ?? '', at: Date.now() });
+    this.sip.send(m, peer);
+  }
+
+  private respond(req: SipMsg, peer: SipPeer, status: number, reason: string, o: { toTag?: string; headers?: Array<[string, string]>; body?: string } = {}): void {
+    const headers: Array<[string, string]> = [];
+    for (const [k, v] of req.headers) {
+      const n = k.toLowerCase();
+      if (n === 'via' || n === 'v') {
+        let via = v;
+        if (headers.every(([h]) => h !== 'Via')) {
+          via = via.replace(/;rport(?=;|$)/, `;rport=${peer.port}`);
+        }
+        headers.push(['Via', via]);
+      }
+    }
+    const to = hdr(req, 'to') ?? '';
+    headers.push(['From', hdr(req, 'from') ?? ''], ['To', o.toTag && !tagOf(to) ? `${to};tag=${o.toTag}` : to],
+      ['Call-ID', hdr(req, 'call-id') ?? ''], ['CSeq', hdr(req, 'cseq') ?? ''], ['User-Agent', 'drachtio MRF (FreeSWITCH double)']);
+    headers.push(...(o.headers ?? []));
+    this.sipOut({ status, reason, headers, body: o.body ?? '' }, peer);
+  }
+
+  private onSip(m: SipMsg, peer: SipPeer): void {
+    this.sipLog.push({ dir: 'in', startLine: m.method ? `${m.method} ${m.uri} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`, callId: hdr(m, 'call-id') ?? '', at: Date.now() });
+    if (!m.method) return; // responses to our BYEs need no action
+    const callId = hdr(m, 'call-id');
+    if (!callId || !hdr(m, 'cseq') || !hdr(m, 'from') || !hdr(m, 'to') || !hdr(m, 'via')) {
+      this.problem(`SIP ${m.method} without mandatory headers dropped`);
+      return;
+    }
+    const ch = this.byCallId.get(callId);
+    switch (m.method) {
+      case 'INVITE':
+        if (ch && !tagOf(hdr(m, 'to'))) {
+          // retransmission of the initial INVITE
+          this.respond(m, peer, 200, 'OK', { toTag: ch.localTag, headers: this.okHeaders(), body: ch.localSdp });
+          return;
+        }
+        if (ch) {
+          // re-INVITE: answer with the current local SDP
+          this.respond(m, peer, 200, 'OK', { headers: this.okHeaders(), body: ch.localSdp });
+          return;
+        }
+        void this.onInvite(m, peer, callId);
+        return;
+      case 'ACK':
+        if (ch && !ch.acked) {
+          ch.acked = true;
+          if (m.body.trim()) this.applyAck(ch, m.body);
+        }
+        return;
+      case 'BYE':
+        if (!ch) {
+          this.respond(m, peer, 481, 'Call/Transaction Does Not Exist');
+          return;
+        }
+        this.respond(m, peer, 200, 'OK');
+        this.hangup(ch, 'NORMAL_CLEARING', { sendBye: false });
+        return;
+      case 'CANCEL':
+        this.respond(m, peer, ch ? 200 : 481, ch ? 'OK' : 'Call/Transaction Does Not Exist');
+        return;
+      case 'OPTIONS':
+        this.respond(m, peer, 200, 'OK', { headers: [['Allow', SIP_ALLOW]] });
+        return;
+      case 'INFO':
+      case 'UPDATE':
+      case 'NOTIFY':
+        this.respond(m, peer, ch ? 200 : 481, ch ? 'OK' : 'Call/Transaction Does Not Exist');
+        return;
+      default:
+        this.respond(m, peer, 405, 'Method Not Allowed', { headers: [['Allow', SIP_ALLOW]] });
+    }
+  }
+
+  private okHeaders(): Array<[string, string]> {
+    return [
+      ['Contact', `<sip:drachtio@${this.opts.host}:${this.sip.port};transport=udp>`],
+      ['Accept', 'application/sdp'], ['Allow', SIP_ALLOW], ['Supported', 'path, replaces'],
+      ['Allow-Events', 'talk, hold, conference, refer'], ['Content-Type', 'application/sdp'], ['Content-Disposition', 'session'],
+    ];
+  }
+
+  private async onInvite(m: SipMsg, peer: SipPeer, callId: string): Promise<void> {
+    const ua = hdr(m, 'user-agent') ?? '';
+    if (!/^drachtio-fsmrf:/.test(ua)) {
+      this.problem(`INVITE without drachtio-fsmrf User-Agent ('${ua.slice(0, 60)}'): no route`);
+      this.respond(m, peer, 404, 'Not Found', { toTag: randomBytes(6).toString('base64url') });
+      return;
+    }
+    const esl = hdr(m, 'x-esl-outbound');
+    const target = esl ? /^([^:\s]+):(\d+)$/.exec(esl.trim()) : null;
+    if (!target) {
+      this.problem('INVITE without a usable X-esl-outbound header');
+      this.respond(m, peer, 500, 'Server Internal Error', { toTag: randomBytes(6).toString('base64url') });
+      return;
+    }
+    const is3pcc = m.body.trim() === '';
+    let codec: G711 = 'PCMU';
+    let remote: { address: string; port: number } | undefined;
+    let dtmfPt = 101;
+    if (!is3pcc) {
+      const sdp = parseSdp(m.body);
+      const media = sdp.media.find((x) => x.proto === 'RTP/AVP' && x.port > 0) ?? sdp.media[0];
+      const pick = media?.pts.map((pt) => ({ pt, name: codecOf(media, pt) })).find((x) => x.name === 'PCMU' || x.name === 'PCMA');
+      if (!media || !pick) {
+        this.respond(m, peer, 488, 'Not Acceptable Here', { toTag: randomBytes(6).toString('base64url') });
+        return;
+      }
+      codec = pick.name as G711;
+      const te = [...media.rtpmap.entries()].find(([, n]) => n === 'TELEPHONE-EVENT');
+      if (te) dtmfPt = te[0];
+      remote = { address: media.address ?? sdp.sessionAddress ?? peer.address, port: media.port };
+      this.respond(m, peer, 100, 'Trying');
+    }
+    const rtp = await RtpPort.open(this.opts.host);
+    if (this.stopped) {
+      rtp.close();
+      return;
+    }
+    rtp.codec = codec;
+    rtp.pt = STATIC_PT[codec];
+    rtp.dtmfPt = dtmfPt;
+    if (remote) rtp.remote = remote;
+    const contact = hdr(m, 'contact');
+    const ch = new Channel(callId, tagOf(hdr(m, 'from')) ?? '', m, peer, contact ? uriIn(contact) : `sip:${peer.address}:${peer.port}`,
+      rtp, is3pcc, `${target[1]}:${target[2]}`);
+    ch.localSdp = is3pcc ? this.offerSdp(rtp.port) : this.answerSdp(rtp.port, codec, dtmfPt);
+    const userAgentUuid = ua.replace(/^drachtio-fsmrf:/, '');
+    Object.assign(ch.vars, {
+      direction: 'inbound', uuid: ch.uuid, call_uuid: ch.uuid, sip_call_id: callId, sip_user_agent: ua, sofia_profile_name: this.opts.profile,
+      'sip_h_X-esl-outbound': esl!.trim(), switch_r_sdp: m.body, rtp_local_sdp_str: ch.localSdp, local_media_ip: this.opts.host,
+      local_media_port: String(rtp.port), remote_media_ip: remote?.address ?? '', remote_media_port: remote ? String(remote.port) : '',
+      dtmf_type: 'rfc2833', read_codec: codec, write_codec: codec, rtp_use_codec_name: codec, endpoint_disposition: 'ANSWER',
+      send_silence_when_idle: '-1', hangup_after_bridge: 'false', park_after_bridge: 'true', playback_terminators: 'none',
+      current_application: 'socket', current_application_data: `${target[1]}:${target[2]} async full`, socket_host: target[1]!,
+      fsmrf_request_uuid: userAgentUuid,
+    });
+    if (is3pcc) {
+      delete ch.vars.remote_media_ip;
+      delete ch.vars.remote_media_port;
+    }
+    this.channels.set(ch.uuid, ch);
+    this.byCallId.set(callId, ch);
+    this.sessionsSinceStartup++;
+    this.respond(m, peer, 200, 'OK', { toTag: ch.localTag, headers: this.okHeaders(), body: ch.localSdp });
+    this.emit('channel', ch.info());
+    this.connectOutbound(ch, target[1]!, Number(target[2]));
+  }
+
+  private applyAck(ch: Channel, body: string): void {
+    const sdp = parseSdp(body);
+    const media = sdp.media.find((x) => x.proto === 'RTP/AVP' && x.port > 0) ?? sdp.media[0];
+    if (sdp.sessionRecvonly || media?.recvonly) ch.recvonly = true;
+    if (!media) return;
+    const pick = media.pts.map((pt) => codecOf(media, pt)).find((n) => n === 'PCMU' || n === 'PCMA') as G711 | undefined;
+    if (pick) {
+      ch.rtp.codec = pick;
+      ch.rtp.pt = STATIC_PT[pick];
+    }
+    const addr = media.address ?? sdp.sessionAddress;
+    if (addr) {
+      ch.rtp.remote = { address: addr, port: media.port };
+      ch.vars.remote_media_ip = addr;
+      ch.vars.remote_media_port = String(media.port);
+    }
+    ch.vars.switch_r_sdp = body;
+  }
+
+  private answerSdp(port: number, codec: G711, dtmfPt: number): string {
+    const sess = randomInt(1_000_000_000, 1_900_000_000);
+    const pt = STATIC_PT[codec];
+    return [
+      'v=0', `o=FreeSWITCH ${sess} ${sess + 1} IN IP4 ${this.opts.reportedIpv4}`, 's=FreeSWITCH', `c=IN IP4 ${this.opts.host}`, 't=0 0',
+      `m=audio ${port} RTP/AVP ${pt} ${dtmfPt}`, `a=rtpmap:${pt} ${codec}/8000`, `a=rtpmap:${dtmfPt} telephone-event/8000`,
+      `a=fmtp:${dtmfPt} 0-15`, 'a=ptime:20', '',
+    ].join('\r\n');
+  }
+
+  /** 3pcc offer: SDES-SRTP (RTP/SAVP with crypto) plus plain RTP/AVP, as recorded (F2). */
+  private offerSdp(port: number): string {
+    const sess = randomInt(1_000_000_000, 1_900_000_000);
+    const key = (n: number): string => randomBytes(n).toString('base64');
+    const codecs = [
+      `m=audio ${port} RTP/AVP 0 8 101 13`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000',
+      'a=fmtp:101 0-15', 'a=rtpmap:13 CN/8000', 'a=ptime:20',
+    ];
+    return [
+      'v=0', `o=FreeSWITCH ${sess} ${sess + 1} IN IP4 ${this.opts.reportedIpv4}`, 's=FreeSWITCH', `c=IN IP4 ${this.opts.host}`, 't=0 0',
+      codecs[0]!.replace('RTP/AVP', 'RTP/SAVP'), ...codecs.slice(1, -1),
+      `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${key(30)}`, `a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:${key(30)}`, 'a=ptime:20',
+      ...codecs, '',
+    ].join('\r\n');
+  }
+
+  private sendBye(ch: Channel, cause: string): void {
+    const inv = ch.invite;
+    const from = hdr(inv, 'from') ?? '';
+    const to = hdr(inv, 'to') ?? '';
+    const q850: Record<string, number> = { NORMAL_CLEARING: 16, USER_BUSY: 17, NO_ROUTE_DESTINATION: 3, MANAGER_REQUEST: 16 };
+    const code = q850[cause] ?? 16;
+    const headers: Array<[string, string]> = [
+      ['Via', `SIP/2.0/${ch.peer.transport.toUpperCase()} ${this.opts.host}:${this.sip.port};rport;branch=z9hG4bK${randomBytes(8).toString('hex')}`],
+      ['Max-Forwards', '70'],
+      ['From', tagOf(to) ? to : `${to};tag=${ch.localTag}`],
+      ['To', from],
+      ['Call-ID', ch.callId],
+      ['CSeq', `${++ch.cseq} BYE`],
+      ['User-Agent', 'drachtio MRF (FreeSWITCH double)'],
+      ['Allow', SIP_ALLOW],
+      ['Reason', `Q.850;cause=${code};text="${cause}"`],
+    ];
+    this.sipOut({ method: 'BYE', uri: ch.remoteTarget, headers, body: '' }, ch.peer);
+  }
+
+  // ------------------------------------------------------------ outbound ESL
+
+  private connectOutbound(ch: Channel, host: string, port: number): void {
+    const s = net.connect(port, host);
+    const c = new EslConn(this.nextConnId++, 'outbound', s);
+    c.authed = true;
+    c.channel = ch;
+    ch.conn = c;
+    s.once('connect', () => this.attach(c));
+    s.once('error', (e) => {
+      if (!this.conns.has(c)) {
+        this.problem(`outbound ESL to ${host}:${port} failed: ${e.message}; hanging up ${ch.uuid}`);
+        ch.conn = undefined;
+        this.hangup(ch, 'DESTINATION_OUT_OF_ORDER', { sendBye: true });
+      }
+    });
+  }
+}
+
+function formatCommand(c: EslCommand): string {
+  const lines = [c.line, ...c.headers.map(([k, v]) => `${k}: ${v}`)];
+  return `${lines.join('\n')}\n\n${c.body ?? ''}`;
+}

@@ -1,0 +1,211 @@
+/**
+ * RTP for the FreeSWITCH double: one UDP port per channel, packet counters, a relay between
+ * bridged/conferenced legs (G.711 A-law <-> u-law converted when the legs differ) and a tone
+ * source for playback. Counters only: the double never produces jitter, loss or MOS figures.
+ */
+import dgram from 'node:dgram';
+import { randomInt } from 'node:crypto';
+
+export type G711 = 'PCMU' | 'PCMA';
+
+export interface RtpCounters {
+  /** RTP packets received from the far end on this channel's port. */
+  rxPackets: number;
+  /** RTP packets this channel's port sent to the far end (relayed or generated). */
+  txPackets: number;
+  /** Payload types seen inbound, with counts. */
+  rxPayloadTypes: Record<number, number>;
+  /** Of txPackets, those relayed from another leg (bridge/conference), not generated here. */
+  relayedTx: number;
+}
+
+// ---- G.711 (ITU-T G.711 segment encoding, written from the algorithm description) ----
+
+function ulawToLinear(u: number): number {
+  const x = ~u & 0xff;
+  const sign = x & 0x80;
+  const exp = (x >> 4) & 0x07;
+  const mant = x & 0x0f;
+  const mag = (((mant << 3) + 0x84) << exp) - 0x84;
+  return sign ? -mag : mag;
+}
+
+function linearToUlaw(sample: number): number {
+  const BIAS = 0x84;
+  let s = Math.max(-32635, Math.min(32635, sample));
+  const sign = s < 0 ? 0x80 : 0;
+  if (s < 0) s = -s;
+  s += BIAS;
+  let exp = 7;
+  for (let mask = 0x4000; (s & mask) === 0 && exp > 0; mask >>= 1) exp--;
+  const mant = (s >> (exp + 3)) & 0x0f;
+  return ~(sign | (exp << 4) | mant) & 0xff;
+}
+
+function alawToLinear(a: number): number {
+  const x = a ^ 0x55;
+  const sign = x & 0x80;
+  const exp = (x >> 4) & 0x07;
+  const mant = x & 0x0f;
+  let mag = exp === 0 ? (mant << 4) + 8 : ((mant << 4) + 0x108) << (exp - 1);
+  mag = Math.min(mag, 32767);
+  return sign ? mag : -mag;
+}
+
+function linearToAlaw(sample: number): number {
+  let s = Math.max(-32767, Math.min(32767, sample));
+  const sign = s >= 0 ? 0x80 : 0;
+  if (s < 0) s = -s;
+  let out: number;
+  if (s < 256) out = s >> 4;
+  else {
+    let exp = 1;
+    while (exp < 7 && s >= 256 << exp) exp++;
+    out = (exp << 4) | ((s >> (exp + 3)) & 0x0f);
+  }
+  return (out | sign) ^ 0x55;
+}
+
+const A2U = new Uint8Array(256);
+const U2A = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  A2U[i] = linearToUlaw(alawToLinear(i));
+  U2A[i] = linearToAlaw(ulawToLinear(i));
+}
+
+export function encodeG711(codec: G711, sample: number): number {
+  return codec === 'PCMU' ? linearToUlaw(sample) : linearToAlaw(sample);
+}
+
+export function decodeG711(codec: G711, byte: number): number {
+  return codec === 'PCMU' ? ulawToLinear(byte) : alawToLinear(byte);
+}
+
+export function transcodeG711(from: G711, to: G711, payload: Buffer): Buffer {
+  if (from === to) return payload;
+  const table = from === 'PCMA' ? A2U : U2A;
+  const out = Buffer.allocUnsafe(payload.length);
+  for (let i = 0; i < payload.length; i++) out[i] = table[payload[i]!]!;
+  return out;
+}
+
+export const STATIC_PT: Record<G711, number> = { PCMU: 0, PCMA: 8 };
+
+/** One channel's media port. */
+export class RtpPort {
+  readonly counters: RtpCounters = { rxPackets: 0, txPackets: 0, rxPayloadTypes: {}, relayedTx: 0 };
+  remote?: { address: string; port: number };
+  codec: G711 = 'PCMU';
+  /** Payload type the far end uses for the negotiated codec (static 0/8). */
+  pt = 0;
+  dtmfPt = 101;
+  /** Where inbound packets go (bridge/conference); set by the double. */
+  sink?: (pkt: Buffer, from: RtpPort) => void;
+  private readonly ssrc = randomInt(1, 0x7fffffff);
+  private seq = randomInt(0, 0xffff);
+  private ts = randomInt(0, 0x7fffffff);
+  private tone?: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(private readonly sock: dgram.Socket, readonly port: number, readonly host: string) {
+    sock.on('message', (pkt, rinfo) => this.onPacket(pkt, rinfo));
+    sock.on('error', () => undefined);
+  }
+
+  static async open(host: string): Promise<RtpPort> {
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(0, host, () => resolve());
+    });
+    return new RtpPort(sock, sock.address().port, host);
+  }
+
+  private onPacket(pkt: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (pkt.length < 12 || (pkt[0]! & 0xc0) !== 0x80) return; // not RTP v2
+    const pt = pkt[1]! & 0x7f;
+    if (pt >= 72 && pt <= 76) return; // RTCP on the RTP port (rtcp-mux), not counted as RTP
+    this.counters.rxPackets++;
+    this.counters.rxPayloadTypes[pt] = (this.counters.rxPayloadTypes[pt] ?? 0) + 1;
+    // Symmetric RTP: learn the far end's real source, as FreeSWITCH's auto-adjust does.
+    if (!this.remote || this.remote.address !== rinfo.address || this.remote.port !== rinfo.port) {
+      if (!(rinfo.address === this.host && rinfo.port === this.port)) this.remote = { address: rinfo.address, port: rinfo.port };
+    }
+    this.sink?.(pkt, this);
+  }
+
+  private get sendable(): boolean {
+    return !this.closed && !!this.remote && !(this.remote.address === this.host && this.remote.port === this.port);
+  }
+
+  /** Forward a packet received by `from` out of this port, converting the G.711 law if needed. */
+  relay(pkt: Buffer, from: RtpPort): void {
+    if (!this.sendable) return;
+    const pt = pkt[1]! & 0x7f;
+    const cc = pkt[0]! & 0x0f;
+    const headLen = 12 + 4 * cc;
+    let payload = pkt.subarray(headLen);
+    let outPt: number;
+    if (pt === from.pt) {
+      payload = transcodeG711(from.codec, this.codec, payload);
+      outPt = this.pt;
+    } else if (pt === from.dtmfPt) outPt = this.dtmfPt;
+    else return; // comfort noise and other types are not relayed
+    const samples = pt === from.pt ? payload.length : 0;
+    this.counters.relayedTx++;
+    this.sendRaw(outPt, payload, samples, (pkt[1]! & 0x80) !== 0);
+  }
+
+  private sendRaw(pt: number, payload: Buffer, samples: number, marker = false): void {
+    if (!this.sendable) return;
+    const h = Buffer.alloc(12);
+    h[0] = 0x80;
+    h[1] = (marker ? 0x80 : 0) | pt;
+    h.writeUInt16BE(this.seq, 2);
+    h.writeUInt32BE(this.ts >>> 0, 4);
+    h.writeUInt32BE(this.ssrc, 8);
+    this.seq = (this.seq + 1) & 0xffff;
+    this.ts = (this.ts + samples) >>> 0;
+    this.counters.txPackets++;
+    this.sock.send(Buffer.concat([h, payload]), this.remote!.port, this.remote!.address);
+  }
+
+  /** Send a tone (sine at `hz`, 20 ms packets) for `ms`; calls `done` when finished or stopped. */
+  playTone(hz: number, ms: number, done: () => void): () => void {
+    this.stopTone();
+    const frames = Math.max(1, Math.round(ms / 20));
+    let n = 0;
+    let phase = 0;
+    const finish = (): void => {
+      if (this.tone) clearInterval(this.tone);
+      this.tone = undefined;
+      done();
+    };
+    const t = setInterval(() => {
+      const payload = Buffer.allocUnsafe(160);
+      for (let i = 0; i < 160; i++) {
+        payload[i] = encodeG711(this.codec, Math.round(8000 * Math.sin(phase)));
+        phase += (2 * Math.PI * hz) / 8000;
+      }
+      this.sendRaw(this.pt, payload, 160, n === 0);
+      if (++n >= frames) finish();
+    }, 20);
+    this.tone = t;
+    return () => {
+      if (this.tone === t) finish();
+    };
+  }
+
+  stopTone(): void {
+    if (this.tone) clearInterval(this.tone);
+    this.tone = undefined;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopTone();
+    this.sink = undefined;
+    this.sock.close();
+  }
+}

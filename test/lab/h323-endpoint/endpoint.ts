@@ -1,0 +1,187 @@
+/**
+ * An H.323 test endpoint built on lib/h323: it answers (or refuses) incoming calls and places
+ * outgoing ones, with or without fastStart, tunnelled H.245 or a separate H.245 connection; it
+ * sends DTMF as UserInputIndication, sends real G.711 RTP (a tone) to the negotiated address and
+ * counts the RTP it receives.
+ *
+ * Run standalone: `node --import tsx test/lab/h323-endpoint/main.ts --help`.
+ */
+import { EventEmitter } from 'node:events';
+import type { Registry } from 'prom-client';
+import { isolatedRegistry } from '../../../lib/metrics/registry.js';
+import { dial, H323Listener, type CallOptions, type H323Call, type MediaInfo, type ReleaseInfo } from '../../../lib/h323/call/index.js';
+import { RTP_PAYLOAD_TYPE, type Codec } from '../../../lib/h323/h245/messages.js';
+import type { Timers } from '../../../lib/h323/tpkt/channel.js';
+import { tone } from './g711.js';
+import { RtpPort } from './rtp.js';
+
+export type AnswerMode = { readonly mode: 'answer'; readonly ring?: boolean } | { readonly mode: 'reject'; readonly cause: number } | { readonly mode: 'manual' };
+
+export interface EndpointOptions {
+  readonly host?: string;
+  readonly codecs?: readonly Codec[];
+  readonly fastStart?: boolean;
+  readonly tunnel?: boolean;
+  readonly answer?: AnswerMode;
+  /** RTP packets to send once media is known (20 ms of audio each); 0 = none. Default 0. */
+  readonly rtpPackets?: number;
+  /** Interval between RTP packets. Default 20 ms. */
+  readonly rtpIntervalMs?: number;
+  readonly timers?: Timers;
+  readonly registry?: Registry;
+  readonly callOptions?: Partial<CallOptions>;
+}
+
+export interface EndpointCall {
+  readonly call: H323Call;
+  readonly rtp: RtpPort;
+  media?: MediaInfo;
+  receiveCodec?: Codec;
+  readonly dtmf: string[];
+  released?: ReleaseInfo;
+  /** Resolves when the call is released. */
+  readonly done: Promise<ReleaseInfo>;
+}
+
+export interface EndpointEvents {
+  call: [EndpointCall];
+}
+
+export class H323Endpoint extends EventEmitter<EndpointEvents> {
+  readonly calls: EndpointCall[] = [];
+  private listener: H323Listener | undefined;
+  private readonly registry: Registry;
+  private readonly ports = new Set<RtpPort>();
+  private readonly senders = new Set<NodeJS.Timeout>();
+  address: { host: string; port: number } | undefined;
+
+  constructor(readonly o: EndpointOptions = {}) {
+    super();
+    this.registry = o.registry ?? isolatedRegistry();
+  }
+
+  private get host(): string {
+    return this.o.host ?? '127.0.0.1';
+  }
+
+  private baseOptions(rtp: RtpPort): CallOptions {
+    return {
+      codecs: this.o.codecs ?? ['PCMU', 'PCMA'],
+      media: { rtp: { host: this.host, port: rtp.port } },
+      fastStart: this.o.fastStart ?? true,
+      tunnel: this.o.tunnel ?? true,
+      registry: this.registry,
+      h245Host: this.host,
+      ...(this.o.timers ? { timers: this.o.timers } : {}),
+      ...this.o.callOptions,
+    };
+  }
+
+  /** Start answering calls on host:port (0 = ephemeral). */
+  async listen(port = 0): Promise<{ host: string; port: number }> {
+    // RTP ports must be known before CallOptions exist: keep one ready for the next call.
+    let spare = await this.openRtp();
+    this.listener = new H323Listener({
+      host: this.host,
+      port,
+      callOptions: () => {
+        const rtp = spare;
+        void this.openRtp().then((p) => (spare = p));
+        const opts = this.baseOptions(rtp);
+        pendingRtp.push(rtp);
+        return opts;
+      },
+      onCall: (call) => {
+        const rtp = pendingRtp.shift()!;
+        const ec = this.track(call, rtp);
+        this.emit('call', ec);
+        const a = this.o.answer ?? { mode: 'answer', ring: true };
+        if (a.mode === 'answer') {
+          if (a.ring ?? true) call.ring();
+          call.answer();
+        } else if (a.mode === 'reject') call.reject(a.cause);
+      },
+    });
+    const pendingRtp: RtpPort[] = [];
+    this.address = await this.listener.listen();
+    return this.address;
+  }
+
+  /** Call host:port. */
+  async call(host: string, port: number, calledNumber = '1000'): Promise<EndpointCall> {
+    const rtp = await this.openRtp();
+    const call = dial({
+      ...this.baseOptions(rtp),
+      host,
+      port,
+      target: {
+        calledNumber,
+        callingNumber: '2000',
+        destinationAliases: [{ choice: 'dialledDigits', value: calledNumber }],
+        sourceAliases: [{ choice: 'h323-ID', value: 'lab-endpoint' }],
+      },
+    });
+    const ec = this.track(call, rtp);
+    this.emit('call', ec);
+    return ec;
+  }
+
+  private async openRtp(): Promise<RtpPort> {
+    const p = await RtpPort.open(this.host);
+    this.ports.add(p);
+    return p;
+  }
+
+  private track(call: H323Call, rtp: RtpPort): EndpointCall {
+    let resolveDone!: (r: ReleaseInfo) => void;
+    const done = new Promise<ReleaseInfo>((r) => (resolveDone = r));
+    const ec: EndpointCall = { call, rtp, dtmf: [], done };
+    this.calls.push(ec);
+    call.on('media', (m) => {
+      ec.media = m;
+      this.startRtp(ec, m);
+    });
+    call.on('receiving', (r) => {
+      ec.receiveCodec = r.codec;
+      const pt = (RTP_PAYLOAD_TYPE as Record<string, number | undefined>)[r.codec];
+      if (pt !== undefined) rtp.expectedPayloadType = pt;
+    });
+    call.on('dtmf', (d) => ec.dtmf.push(d));
+    call.once('released', (r) => {
+      ec.released = r;
+      resolveDone(r);
+    });
+    return ec;
+  }
+
+  private startRtp(ec: EndpointCall, m: MediaInfo): void {
+    const n = this.o.rtpPackets ?? 0;
+    if (n <= 0 || (m.codec !== 'PCMU' && m.codec !== 'PCMA')) return;
+    const audio = tone(m.codec, (n * 20) / 1000);
+    let i = 0;
+    const pt = RTP_PAYLOAD_TYPE[m.codec];
+    const sendOne = (): boolean => {
+      if (i >= n || ec.call.state === 'released') return false;
+      ec.rtp.send(pt, audio.subarray(i * 160, (i + 1) * 160), m.remoteRtp, i === 0);
+      i++;
+      return true;
+    };
+    sendOne();
+    const t = setInterval(() => {
+      if (!sendOne()) {
+        clearInterval(t);
+        this.senders.delete(t);
+      }
+    }, this.o.rtpIntervalMs ?? 20);
+    this.senders.add(t);
+  }
+
+  async close(): Promise<void> {
+    for (const t of this.senders) clearInterval(t);
+    this.senders.clear();
+    for (const c of this.calls) if (c.call.state !== 'released') c.call.hangup();
+    await this.listener?.close();
+    for (const p of this.ports) p.close();
+    this.ports.clear();
+  }
+}

@@ -1,0 +1,41 @@
+/** Free local ports for test processes that must be told a port (SIPp). */
+import dgram from 'node:dgram';
+import net from 'node:net';
+
+async function tryTcp(port: number, host: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(undefined));
+    srv.listen(port, host, () => {
+      const p = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+async function tryUdp(port: number, host: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    s.once('error', () => {
+      s.close();
+      resolve(undefined);
+    });
+    s.bind(port, host, () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/**
+ * A port free for both UDP and TCP on `host` at the time of the call. Another process may take it
+ * before it is used; callers that can bind port 0 themselves should do that instead.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = await tryTcp(0, host);
+    if (p === undefined) continue;
+    if ((await tryUdp(p, host)) === p) return p;
+  }
+  throw new Error('no port free for both UDP and TCP');
+}

@@ -1,0 +1,240 @@
+/**
+ * The per-call state machine against a scripted peer on a real TCP connection (127.0.0.1), with
+ * injected timers: each timer (no answer to Setup, no Connect, no answer, H.245) releases the
+ * call with ReleaseComplete and the right cause; bad input is answered with ReleaseComplete and
+ * the connection closed; StatusEnquiry gets a Status with the call state.
+ */
+import { expect } from 'chai';
+import { once } from 'node:events';
+import { isolatedRegistry } from '../../../../lib/metrics/registry.js';
+import { H323Call, type CallOptions, type ReleaseInfo } from '../../../../lib/h323/call/index.js';
+import { Q931Channel, MessageType, findIe, decodeUserUser, buildMessage, callReference, type Q931Message } from '../../../../lib/h323/q931/index.js';
+import { h225UserUserCodec, uuieType } from '../../../../lib/h323/h225/codec.js';
+import { callProceedingMessage, alertingMessage, connectMessage, setupMessage, statusInquiryMessage } from '../../../../lib/h323/h225/build.js';
+import { decodeH245 } from '../../../../lib/h323/h245/codec.js';
+import { h245MessageName } from '../../../../lib/h323/h245/messages.js';
+import { encodeTpkt } from '../../../../lib/h323/tpkt/index.js';
+import { FakeTimers, loopback, type Loopback } from '../q931/helpers/loopback.js';
+import { IDS, CR_OUT, CR_BACK } from '../h225/samples.js';
+
+/** The scripted side: a plain Q.931 channel that records what our call sends. */
+class Peer {
+  readonly got: Q931Message[] = [];
+  closed = false;
+  private waiters: Array<() => void> = [];
+  readonly ch: Q931Channel;
+  constructor(lb: Loopback, timers: FakeTimers, side: 'client' | 'server') {
+    this.ch = new Q931Channel(
+      side === 'client' ? lb.client : lb.server,
+      {
+        onMessage: (m) => {
+          this.got.push(m);
+          this.wake();
+        },
+        onClose: () => {
+          this.closed = true;
+          this.wake();
+        },
+      },
+      { timers, registry: isolatedRegistry() },
+    );
+  }
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+  async next(type: number): Promise<Q931Message> {
+    for (;;) {
+      const i = this.got.findIndex((m) => m.messageType === type);
+      if (i >= 0) return this.got.splice(i, 1)[0]!;
+      if (this.closed) throw new Error(`closed before message 0x${type.toString(16)}`);
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+  async untilClosed(): Promise<void> {
+    while (!this.closed) await new Promise<void>((r) => this.waiters.push(r));
+  }
+}
+
+const cause = (m: Q931Message): number | undefined => findIe(m, 'cause')?.value;
+
+function tunnelled(m: Q931Message): string[] {
+  const uu = decodeUserUser(m, h225UserUserCodec);
+  if (!uu.ok) return [];
+  return (uu.value['h323-uu-pdu'].h245Control ?? []).map((b) => h245MessageName(decodeH245(b)));
+}
+
+describe('h323/call state machine (scripted peer, injected timers)', () => {
+  let lb: Loopback;
+  let timers: FakeTimers;
+  let call: H323Call | undefined;
+
+  const opts = (o: Partial<CallOptions> = {}): CallOptions => ({
+    codecs: ['PCMU', 'PCMA'],
+    media: { rtp: { host: '127.0.0.1', port: 40000 } },
+    timers,
+    registry: isolatedRegistry(),
+    setupTimeoutMs: 4000,
+    noConnectMs: 30000,
+    noAnswerMs: 20000,
+    h245TimeoutMs: 5000,
+    ...o,
+  });
+
+  beforeEach(async () => {
+    lb = await loopback();
+    timers = new FakeTimers();
+  });
+  afterEach(async () => {
+    call?.removeAllListeners();
+    call = undefined;
+    await lb.close();
+  });
+
+  function released(c: H323Call): Promise<ReleaseInfo> {
+    return once(c, 'released').then(([r]) => r as ReleaseInfo);
+  }
+
+  it('outgoing: no answer to Setup -> ReleaseComplete cause 102 after setupTimeoutMs', async () => {
+    const peer = new Peer(lb, timers, 'server');
+    call = new H323Call(lb.client, 'outgoing', opts());
+    const rel = released(call);
+    call.start({ calledNumber: '9123' });
+    const setup = await peer.next(MessageType.Setup);
+    expect(findIe(setup, 'calledPartyNumber')?.digits).to.equal('9123');
+    const uu = decodeUserUser(setup, h225UserUserCodec);
+    expect(uu.ok && uuieType(uu.value)).to.equal('setup');
+    timers.advance(3999);
+    expect(call.state).to.equal('calling');
+    timers.advance(1);
+    const rc = await peer.next(MessageType.ReleaseComplete);
+    expect(cause(rc)).to.equal(102);
+    expect(rc.callReference).to.deep.equal(setup.callReference);
+    expect(await rel).to.include({ cause: 102, by: 'local' });
+  });
+
+  it('outgoing: proceeding and alerting but no Connect -> cause 19 after noConnectMs', async () => {
+    const peer = new Peer(lb, timers, 'server');
+    call = new H323Call(lb.client, 'outgoing', opts({ fastStart: false }));
+    const rel = released(call);
+    const events: string[] = [];
+    call.on('proceeding', () => events.push('proceeding'));
+    call.on('alerting', () => events.push('alerting'));
+    call.start();
+    const setup = await peer.next(MessageType.Setup);
+    const back = { ...setup.callReference, flag: true };
+    peer.ch.send(callProceedingMessage(back, IDS, { h245Tunnelling: true }));
+    peer.ch.send(alertingMessage(back, IDS, { h245Tunnelling: true }));
+    await once(call, 'alerting');
+    expect(events).to.deep.equal(['proceeding', 'alerting']);
+    timers.advance(10_000); // setup timer was disarmed by CallProceeding
+    expect(call.state).to.equal('alerting');
+    timers.advance(20_000);
+    expect(cause(await peer.next(MessageType.ReleaseComplete))).to.equal(19);
+    expect((await rel).cause).to.equal(19);
+  });
+
+  it('outgoing: Connect without H.245 answers -> H.245 timeout releases with cause 102', async () => {
+    const peer = new Peer(lb, timers, 'server');
+    call = new H323Call(lb.client, 'outgoing', opts({ fastStart: false }));
+    const rel = released(call);
+    call.start();
+    const setup = await peer.next(MessageType.Setup);
+    peer.ch.send(connectMessage({ ...setup.callReference, flag: true }, IDS, { h245Tunnelling: true }));
+    await once(call, 'connected');
+    const carriers = [await peer.next(MessageType.Facility), await peer.next(MessageType.Facility)];
+    expect(carriers.flatMap(tunnelled)).to.deep.equal(['terminalCapabilitySet', 'masterSlaveDetermination']);
+    timers.advance(5000);
+    const rc = await peer.next(MessageType.ReleaseComplete);
+    expect(cause(rc)).to.equal(102);
+    expect((await rel).reason).to.match(/H\.245 timeout/);
+  });
+
+  it('incoming: Setup -> CallProceeding, not answered -> cause 19 after noAnswerMs; StatusEnquiry answered', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    let offered: H323Call | undefined;
+    call = new H323Call(lb.server, 'incoming', opts(), (c) => (offered = c));
+    const rel = released(call);
+    peer.ch.send(setupMessage(CR_OUT, IDS, { h245Tunnelling: true, calledNumber: '9123', callingNumber: '1001' }));
+    const cp = await peer.next(MessageType.CallProceeding);
+    expect(cp.callReference).to.deep.equal(CR_BACK);
+    expect(offered).to.equal(call);
+    expect(call.calledNumber).to.equal('9123');
+    expect(call.callingNumber).to.equal('1001');
+    peer.ch.send(statusInquiryMessage(CR_OUT, IDS, { h245Tunnelling: true }));
+    const st = await peer.next(MessageType.Status);
+    expect(findIe(st, 'callState')?.value).to.equal(9);
+    expect(cause(st)).to.equal(30);
+    timers.advance(20_000);
+    expect(cause(await peer.next(MessageType.ReleaseComplete))).to.equal(19);
+    expect((await rel).cause).to.equal(19);
+  });
+
+  it('incoming: no Setup within setupTimeoutMs -> connection closed, never offered', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    let offered = false;
+    call = new H323Call(lb.server, 'incoming', opts(), () => (offered = true));
+    const rel = released(call);
+    timers.advance(4000);
+    expect((await rel).cause).to.equal(102);
+    timers.advance(2000); // close grace: destroy if the peer does not close
+    await peer.untilClosed();
+    expect(offered).to.equal(false);
+  });
+
+  it('incoming: Setup with an undecodable UUIE -> ReleaseComplete cause 100, never offered', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    let offered = false;
+    call = new H323Call(lb.server, 'incoming', opts(), () => (offered = true));
+    const rel = released(call);
+    peer.ch.send(buildMessage('Setup', { callReference: callReference(77), userUser: Uint8Array.of(0xff, 0xff, 0xff) }));
+    const rc = await peer.next(MessageType.ReleaseComplete);
+    expect(cause(rc)).to.equal(100);
+    expect(rc.callReference).to.deep.equal(callReference(77, true));
+    expect((await rel).cause).to.equal(100);
+    expect(offered).to.equal(false);
+  });
+
+  it('incoming: a first message that is not Setup -> ReleaseComplete cause 98', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    call = new H323Call(lb.server, 'incoming', opts());
+    peer.ch.send(connectMessage(CR_OUT, IDS, { h245Tunnelling: true }));
+    expect(cause(await peer.next(MessageType.ReleaseComplete))).to.equal(98);
+  });
+
+  it('active call: a frame that is not Q.931 -> ReleaseComplete cause 95 and the connection closes', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    call = new H323Call(lb.server, 'incoming', opts({ fastStart: false }));
+    const rel = released(call);
+    peer.ch.send(setupMessage(CR_OUT, IDS, { h245Tunnelling: true }));
+    await peer.next(MessageType.CallProceeding);
+    const t = encodeTpkt(Uint8Array.of(0x42, 1, 2, 3));
+    if (t.ok) lb.client.write(t.value);
+    expect(cause(await peer.next(MessageType.ReleaseComplete))).to.equal(95);
+    expect((await rel).by).to.equal('local');
+    timers.advance(2000);
+    await peer.untilClosed();
+  });
+
+  it('slowloris: a TPKT frame that never completes is cut off with ReleaseComplete cause 111', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    call = new H323Call(lb.server, 'incoming', opts({ fastStart: false }));
+    const rel = released(call);
+    peer.ch.send(setupMessage(CR_OUT, IDS, { h245Tunnelling: true }));
+    await peer.next(MessageType.CallProceeding);
+    lb.client.write(Uint8Array.of(3, 0, 0, 200, 8));
+    await new Promise<void>((r) => lb.server.once('data', () => r()));
+    timers.advance(10_000);
+    expect(cause(await peer.next(MessageType.ReleaseComplete))).to.equal(111);
+    expect((await rel).reason).to.match(/timeout/);
+  });
+
+  it('DSCP outside 0..63 is refused', () => {
+    expect(() => new H323Call(lb.server, 'incoming', opts({ socket: { dscp: 64 } }))).to.throw(RangeError);
+  });
+
+  it('DSCP is handed to the socket hook', () => {
+    const seen: number[] = [];
+    call = new H323Call(lb.server, 'incoming', opts({ socket: { dscp: 46, setDscp: (_s, d) => (seen.push(d), true) } }));
+    expect(seen).to.deep.equal([46]);
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * What drachtio-srf 5.0.x does but its shipped typings omit, in one place. Its typings are an
+ * `export =` class, which TypeScript will not let us augment, so the gaps are declared here and
+ * the library object is viewed through them with one cast.
+ */
+import Srf from 'drachtio-srf';
+
+export interface SrfReconnectOptions {
+  /** Cap of the exponential backoff (srf starts at 150 ms, x1.7 per attempt, uncapped by default). */
+  retryMaxDelay?: number;
+  maxAttempts?: number;
+  connectTimeout?: number;
+}
+
+export interface SrfConnectOptions extends Srf.SrfConfig {
+  reconnect?: SrfReconnectOptions;
+}
+
+export type SrfRequest = Srf.SrfRequest;
+export type SrfResponse = Srf.SrfResponse;
+export type SrfDialog = Srf.Dialog;
+export type SrfNext = (err?: unknown) => void;
+export type SrfMiddleware = (req: SrfRequest, res: SrfResponse, next: SrfNext) => void;
+
+/** The parts of an Srf instance the gateway uses, including the untyped ones. */
+export interface GatewaySrf {
+  /** Starts connecting; returns the app object, NOT a promise (srf 5.0.29). Watch 'connect'/'error'. */
+  connect(opts: SrfConnectOptions): unknown;
+  disconnect(): void;
+  use(verb: string, fn: SrfMiddleware | SrfMiddleware[]): void;
+  use(fn: SrfMiddleware): void;
+  /** Sends `remove_route|<verb>`: drachtio-server stops handing new requests of that verb to us. */
+  unregisterForMessages(verb: string): void;
+  reregisterForMessages(verb: string): void;
+  createB2BUA(req: SrfRequest, res: SrfResponse, uri: string, opts: Srf.CreateB2BUAOptions): Promise<{ uas: SrfDialog; uac: SrfDialog }>;
+  createUAS(req: SrfRequest, res: SrfResponse, opts: Srf.CreateUASOptions): Promise<SrfDialog>;
+  createUAC(uri: string, opts?: Srf.CreateUACOptions): Promise<SrfDialog>;
+  on(event: 'connect', listener: (err: Error | null, hostport: string) => void): this;
+  on(event: 'reconnecting', listener: (info: { delay: number; attempt: number }) => void): this;
+  on(event: 'close' | 'disconnect', listener: () => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  on(event: string, listener: (req: SrfRequest, res: SrfResponse) => void): this;
+  removeAllListeners(event?: string): this;
+}
+
+export function createSrf(): GatewaySrf {
+  return new Srf() as unknown as GatewaySrf;
+}
