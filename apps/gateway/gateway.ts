@@ -1,6 +1,6 @@
 /**
- * App wiring, kept short on purpose: the drachtio link, the per-method handlers, the INVITE
- * path (policy gates, then one CallSession per call), the ops HTTP server, and drain.
+ * App wiring, kept short on purpose: the drachtio link, the policy gates on INVITE and REGISTER,
+ * the registrar, one CallSession per admitted INVITE, the ops HTTP server, and drain.
  */
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../../lib/config/gateway-config.js';
@@ -13,18 +13,23 @@ import { CallSession, createCallMetrics, type CallMetrics } from '../../lib/sip/
 import { matchRoute, requestUser } from '../../lib/sip/dial-plan.js';
 import { EventLoopLagMonitor } from '../../lib/ops/event-loop-lag.js';
 import { OpsServer, type HealthReport } from '../../lib/ops/http-server.js';
+import { startPolicy, type RunningPolicy } from '../../lib/policy/from-config.js';
+import { policyMiddleware, policyOf, forwardingFor, type SrfLikeRequest } from '../../lib/policy/srf-adapter.js';
+import { Registrar } from '../../lib/registrar/registrar.js';
+import { MemoryBindingStore } from '../../lib/registrar/bindings.js';
+import { registerHandler, forwardedHeaders, mergeHeaders } from '../../lib/sip/register-handler.js';
 
 export interface GatewayDeps {
   registry: Registry;
   log: Logger;
-  /** Gates run on every new INVITE before routing (issue: policy chain). */
-  inviteGates?: SrfMiddleware[];
 }
 
 export class Gateway {
   readonly srf: GatewaySrf;
   readonly link: DrachtioLink;
   readonly calls: ActiveCalls;
+  readonly registrar: Registrar;
+  policy: RunningPolicy | undefined;
   private readonly lag: EventLoopLagMonitor;
   private readonly ops: OpsServer;
   private readonly callMetrics: CallMetrics;
@@ -38,23 +43,37 @@ export class Gateway {
     this.calls = new ActiveCalls(registry);
     this.lag = new EventLoopLagMonitor(registry);
     this.callMetrics = createCallMetrics(registry);
+    this.registrar = new Registrar(new MemoryBindingStore(), cfg.registrar, registry);
     this.ops = new OpsServer({ host: cfg.http.host, port: cfg.http.port, registry, health: () => this.health() });
 
     const methods = new MethodHandlers(registry, cfg.sip.userAgent, () => this.draining);
-    if (deps.inviteGates?.length) this.srf.use('invite', deps.inviteGates);
+    if (cfg.policy.enabled) {
+      const gate = this.gate();
+      this.srf.use('invite', gate);
+      this.srf.use('register', gate);
+      this.srf.use('register', registerHandler(this.registrar, cfg.sip.userAgent, log));
+    }
     this.srf.use('invite', (req, res) => this.onInvite(req, res));
     this.srf.use('options', methods.options);
-    for (const m of REFUSED_METHODS) this.srf.use(m.toLowerCase(), methods.refuse);
+    for (const m of REFUSED_METHODS) {
+      if (m === 'REGISTER' && cfg.policy.enabled) continue;
+      this.srf.use(m.toLowerCase(), methods.refuse);
+    }
   }
 
   async start(): Promise<void> {
+    if (this.cfg.policy.enabled) this.policy = await startPolicy(this.cfg, this.deps.registry, this.deps.log);
     this.lag.start();
     this.httpPort = await this.ops.start();
     this.link.connect();
   }
 
-  /** Swaps in a new validated config for what can change without a restart (dial plan). */
-  reload(cfg: GatewayConfig): void {
+  /** Swaps in what can change without a restart: dial plan now, the registry file re-read. */
+  async reload(cfg: GatewayConfig): Promise<void> {
+    if (this.policy) {
+      const r = await this.policy.registry.reload();
+      if (!r.ok) throw new Error(`registry reload refused: ${r.errors.slice(0, 3).join('; ')}`);
+    }
     this.cfg = { ...this.cfg, dialPlan: cfg.dialPlan };
   }
 
@@ -89,22 +108,43 @@ export class Gateway {
     this.lag.stop();
     this.link.disconnect();
     await this.ops.stop();
+    await this.policy?.close();
+  }
+
+  /** The policy chain as srf middleware; the chain is built in start(), after the routes exist. */
+  private gate(): SrfMiddleware {
+    return (req, res, next) => {
+      if (!this.policy) {
+        res.send(503, { headers: { 'Retry-After': '5' } });
+        return;
+      }
+      policyMiddleware(this.policy.chain)(req as unknown as SrfLikeRequest, res, next);
+    };
   }
 
   private onInvite(req: SrfRequest, res: SrfResponse): void {
     const ua = this.cfg.sip.userAgent;
+    const callId = req.get('Call-ID');
+    const release = (): void => {
+      void this.policy?.chain.release(callId).catch(() => undefined);
+    };
     if (this.draining) {
       // Raced with remove_route: the server had already picked us.
+      release();
       res.send(503, { headers: { 'Retry-After': '5', Server: ua } });
       return;
     }
     const m = matchRoute(this.cfg.dialPlan, requestUser(req.uri));
     if (!m) {
+      release();
       this.callMetrics.attempts.inc({ outcome: 'no_route' });
       res.send(404, { headers: { Server: ua } });
       return;
     }
+    const decided = policyOf(req as unknown as SrfLikeRequest);
+    const fwd = decided ? forwardingFor(decided) : { headers: {} };
+    const headers = mergeHeaders(forwardedHeaders(req, this.cfg.policy.forwardHeaders), fwd.headers, { 'User-Agent': ua });
     const session = new CallSession(this.srf, req, res, this.calls, this.callMetrics, this.deps.log);
-    void session.forward(m.target, { 'User-Agent': ua });
+    void session.forward(m.target, headers, fwd.localSdpB, release);
   }
 }

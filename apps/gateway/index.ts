@@ -23,7 +23,13 @@ async function main(): Promise<void> {
   }
   const log = createLogger(cfg.log.level);
   const gw = new Gateway(cfg, { registry: metricsRegistry(), log });
-  await gw.start();
+  try {
+    await gw.start();
+  } catch (err) {
+    // A bad registry file or an unreadable audit directory: refuse to start, say which.
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
   log.info('gateway started', { httpPort: gw.httpPort, config: redactConfig(cfg) });
   process.stdout.write(`READY http=${gw.httpPort}\n`);
 
@@ -43,12 +49,17 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGHUP', () => {
+    let next;
     try {
-      gw.reload(loadConfig(file ? { file } : {}));
-      log.info('config reloaded');
+      next = loadConfig(file ? { file } : {});
     } catch (err) {
       log.error('config reload refused; keeping the running config', { error: err instanceof Error ? err.message : String(err) });
+      return;
     }
+    gw.reload(next).then(
+      () => log.info('config reloaded'),
+      (err: unknown) => log.error('config reload refused; keeping the running config', { error: err instanceof Error ? err.message : String(err) }),
+    );
   });
   // Bad input must never take the process down; log it and keep serving.
   process.on('uncaughtException', (err) => log.error('uncaught exception', { error: err.message, stack: err.stack }));

@@ -75,6 +75,25 @@ export function recordHash(rec: Omit<AuditRecord, 'hash'> & { hash?: string }): 
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
+// Record fields in sorted order, for the fast path below.
+const RECORD_KEYS = ['callId', 'decision', 'gate', 'hash', 'identity', 'latencyUs', 'method', 'passed', 'pii', 'prev', 'reason', 'seq', 'source', 'status', 'time', 'v'] as const;
+
+/**
+ * canonicalJson specialised to the record shape (same output, no generic key sorting): the
+ * chain writes one record per SIP request, so this sits on the hot path.
+ */
+export function canonicalRecord(rec: Partial<AuditRecord>): string {
+  let out = '{';
+  let first = true;
+  for (const k of RECORD_KEYS) {
+    const v = rec[k];
+    if (v === undefined) continue;
+    out += `${first ? '' : ','}"${k}":${k === 'pii' ? canonicalJson(v) : JSON.stringify(v)}`;
+    first = false;
+  }
+  return `${out}}`;
+}
+
 /**
  * Keyed hash of an identifier. A keyed HMAC rather than a plain hash because call ids, user
  * names and addresses come from small, guessable spaces; without the key nobody can confirm a
@@ -123,5 +142,5 @@ export function buildRecord(
     latencyUs: input.latencyUs !== undefined ? Math.round(input.latencyUs) : undefined,
     prev,
   };
-  return { ...body, hash: recordHash(body) };
+  return { ...body, hash: createHash('sha256').update(canonicalRecord(body)).digest('hex') };
 }

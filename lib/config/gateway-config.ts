@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
-import { FieldReader } from './fields.js';
+import { FieldReader, describe } from './fields.js';
 
 export interface DialPlanRoute {
   /** Request-URI user prefix this route takes ('' matches everything). */
@@ -37,9 +37,51 @@ export interface GatewayConfig {
     userAgent: string;
   };
   dialPlan: DialPlanRoute[];
+  policy: PolicySettings;
+  registry: { file: string };
+  audit: {
+    dir: string;
+    /** HMAC key for call ids/identities in the audit; from AUDIT_ID_KEY, audit.idKeyFile, or a key file kept in dir. */
+    idKey: string;
+    fsync: boolean;
+  };
+  registrar: {
+    maxContacts: number;
+    minExpiresSec: number;
+    maxExpiresSec: number;
+    defaultExpiresSec: number;
+  };
 }
 
-const TOP = ['drachtio', 'http', 'log', 'health', 'shutdown', 'sip', 'dialPlan'] as const;
+export interface PolicySettings {
+  /** Off only for labs and baselines: every INVITE is then routed without checks. */
+  enabled: boolean;
+  realm: string;
+  /** Digest nonces are HMACs under this secret; instances sharing callers must share it. '' = random per process. */
+  nonceSecret: string;
+  digestAlgorithms: Array<'SHA-256' | 'MD5'>;
+  identityRequiredFor: Array<'guardian' | 'expert' | 'operator' | 'moderator'>;
+  identityWindowSec: number;
+  escalation: { header: string; values: string[]; priority: string[] };
+  codecs: string[];
+  perCallerBps: number;
+  /** Request headers copied to the forwarded INVITE (after redaction when the call is escalated). */
+  forwardHeaders: string[];
+  rates: {
+    invitePerSourceBurst: number;
+    invitePerSourcePerSec: number;
+    registerPerSourceBurst: number;
+    registerPerSourcePerSec: number;
+    invitePerIdentityBurst: number;
+    invitePerIdentityPerSec: number;
+  };
+  /** Authentication failures (digest or identity) before a source or user is locked out. */
+  lockout: { sourceThreshold: number; userThreshold: number; windowSec: number; lockoutSec: number };
+}
+
+const TOP = ['drachtio', 'http', 'log', 'health', 'shutdown', 'sip', 'dialPlan', 'policy', 'registry', 'audit', 'registrar'] as const;
+const ROLES = ['guardian', 'expert', 'operator', 'moderator'] as const;
+const ALGS = ['SHA-256', 'MD5'] as const;
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -120,6 +162,96 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
     dialPlan.push({ prefix, sipTarget });
   });
 
+  const p = r.object('policy', root.policy);
+  r.noUnknownKeys('policy', p, ['enabled', 'realm', 'nonceSecretFile', 'digestAlgorithms', 'identityRequiredFor', 'identityWindowSec', 'escalation', 'codecs', 'perCallerBps', 'forwardHeaders', 'rates', 'lockout']);
+  const enabled = r.bool('policy.enabled', p.enabled, true);
+  const nonceFile = r.optionalString('policy.nonceSecretFile', p.nonceSecretFile);
+  let nonceSecret = env.POLICY_NONCE_SECRET ?? '';
+  if (!nonceSecret && nonceFile) {
+    try {
+      nonceSecret = read(nonceFile).trim();
+    } catch (err) {
+      r.fail('policy.nonceSecretFile', `cannot read ${nonceFile}: ${(err as Error).message}`);
+    }
+  }
+  const strings = (field: string, v: unknown, dflt: string[], check?: (x: string) => boolean, what = 'a non-empty string'): string[] => {
+    if (v === undefined) return dflt;
+    const arr = r.array(field, v);
+    return arr.flatMap((x, i) => {
+      if (typeof x !== 'string' || !x || (check && !check(x))) {
+        r.fail(`${field}[${i}]`, `expected ${what}, got ${describe(x)}`);
+        return [];
+      }
+      return [x];
+    });
+  };
+  const esc = r.object('policy.escalation', p.escalation);
+  r.noUnknownKeys('policy.escalation', esc, ['header', 'values', 'priority']);
+  const rates = r.object('policy.rates', p.rates);
+  r.noUnknownKeys('policy.rates', rates, ['invitePerSourceBurst', 'invitePerSourcePerSec', 'registerPerSourceBurst', 'registerPerSourcePerSec', 'invitePerIdentityBurst', 'invitePerIdentityPerSec']);
+  const lock = r.object('policy.lockout', p.lockout);
+  r.noUnknownKeys('policy.lockout', lock, ['sourceThreshold', 'userThreshold', 'windowSec', 'lockoutSec']);
+  const policy: PolicySettings = {
+    enabled,
+    realm: r.string('policy.realm', p.realm, 'council.local', { nonEmpty: true }),
+    nonceSecret,
+    digestAlgorithms: strings('policy.digestAlgorithms', p.digestAlgorithms, ['SHA-256', 'MD5'], (x) => (ALGS as readonly string[]).includes(x), `one of ${ALGS.join(', ')}`) as PolicySettings['digestAlgorithms'],
+    identityRequiredFor: strings('policy.identityRequiredFor', p.identityRequiredFor, ['guardian', 'expert', 'moderator'], (x) => (ROLES as readonly string[]).includes(x), `one of ${ROLES.join(', ')}`) as PolicySettings['identityRequiredFor'],
+    identityWindowSec: r.int('policy.identityWindowSec', p.identityWindowSec, 60, 1, 3600),
+    escalation: {
+      header: r.string('policy.escalation.header', esc.header, 'X-Council-Escalation', { nonEmpty: true }),
+      values: strings('policy.escalation.values', esc.values, ['ESCALATE']),
+      priority: strings('policy.escalation.priority', esc.priority, ['emergency']),
+    },
+    codecs: strings('policy.codecs', p.codecs, ['PCMU', 'PCMA', 'G729', 'opus', 'VP8', 'telephone-event']),
+    perCallerBps: r.int('policy.perCallerBps', p.perCallerBps, 3_000_000, 8_000, 1_000_000_000),
+    forwardHeaders: strings('policy.forwardHeaders', p.forwardHeaders, ['Subject', 'Priority', 'X-Council-Escalation'], (x) => /^[A-Za-z0-9-]+$/.test(x), 'a header name'),
+    rates: {
+      invitePerSourceBurst: r.int('policy.rates.invitePerSourceBurst', rates.invitePerSourceBurst, 20, 1, 1_000_000),
+      invitePerSourcePerSec: r.int('policy.rates.invitePerSourcePerSec', rates.invitePerSourcePerSec, 2, 1, 1_000_000),
+      registerPerSourceBurst: r.int('policy.rates.registerPerSourceBurst', rates.registerPerSourceBurst, 20, 1, 1_000_000),
+      registerPerSourcePerSec: r.int('policy.rates.registerPerSourcePerSec', rates.registerPerSourcePerSec, 1, 1, 1_000_000),
+      invitePerIdentityBurst: r.int('policy.rates.invitePerIdentityBurst', rates.invitePerIdentityBurst, 10, 1, 1_000_000),
+      invitePerIdentityPerSec: r.int('policy.rates.invitePerIdentityPerSec', rates.invitePerIdentityPerSec, 1, 1, 1_000_000),
+    },
+    lockout: {
+      sourceThreshold: r.int('policy.lockout.sourceThreshold', lock.sourceThreshold, 10, 1, 1_000_000),
+      userThreshold: r.int('policy.lockout.userThreshold', lock.userThreshold, 20, 1, 1_000_000),
+      windowSec: r.int('policy.lockout.windowSec', lock.windowSec, 300, 1, 86_400),
+      lockoutSec: r.int('policy.lockout.lockoutSec', lock.lockoutSec, 300, 1, 86_400),
+    },
+  };
+  if (enabled && policy.digestAlgorithms.length === 0) r.fail('policy.digestAlgorithms', 'must name at least one algorithm');
+
+  const rg = r.object('registry', root.registry);
+  r.noUnknownKeys('registry', rg, ['file']);
+  const registryFile = r.string('REGISTRY_FILE', env.REGISTRY_FILE, r.string('registry.file', rg.file, ''));
+  if (enabled && !registryFile) r.fail('registry.file', 'required while policy.enabled (the people and keys allowed in)');
+
+  const au = r.object('audit', root.audit);
+  r.noUnknownKeys('audit', au, ['dir', 'idKeyFile', 'fsync']);
+  const auditDir = r.string('AUDIT_DIR', env.AUDIT_DIR, r.string('audit.dir', au.dir, ''));
+  if (enabled && !auditDir) r.fail('audit.dir', 'required while policy.enabled (every decision is written there)');
+  const idKeyFile = r.optionalString('audit.idKeyFile', au.idKeyFile);
+  let idKey = env.AUDIT_ID_KEY ?? '';
+  if (!idKey && idKeyFile) {
+    try {
+      idKey = read(idKeyFile).trim();
+    } catch (err) {
+      r.fail('audit.idKeyFile', `cannot read ${idKeyFile}: ${(err as Error).message}`);
+    }
+  }
+
+  const rr = r.object('registrar', root.registrar);
+  r.noUnknownKeys('registrar', rr, ['maxContacts', 'minExpiresSec', 'maxExpiresSec', 'defaultExpiresSec']);
+  const registrar = {
+    maxContacts: r.int('registrar.maxContacts', rr.maxContacts, 3, 1, 100),
+    minExpiresSec: r.int('registrar.minExpiresSec', rr.minExpiresSec, 60, 1, 86_400),
+    maxExpiresSec: r.int('registrar.maxExpiresSec', rr.maxExpiresSec, 3600, 1, 604_800),
+    defaultExpiresSec: r.int('registrar.defaultExpiresSec', rr.defaultExpiresSec, 600, 1, 604_800),
+  };
+  if (registrar.minExpiresSec > registrar.maxExpiresSec) r.fail('registrar.minExpiresSec', 'must not exceed registrar.maxExpiresSec');
+
   const cfg: GatewayConfig = {
     drachtio: { host, port, secret, retryMaxDelayMs },
     http,
@@ -128,6 +260,10 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
     shutdown: { drainTimeoutMs: r.int('SHUTDOWN_DRAIN_MS', env.SHUTDOWN_DRAIN_MS, r.int('shutdown.drainTimeoutMs', s.drainTimeoutMs, 30_000, 0, 3_600_000), 0, 3_600_000) },
     sip: { userAgent: r.string('sip.userAgent', sp.userAgent, 'council-gateway', { nonEmpty: true }) },
     dialPlan,
+    policy,
+    registry: { file: registryFile },
+    audit: { dir: auditDir, idKey, fsync: r.bool('audit.fsync', au.fsync, true) },
+    registrar,
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return cfg;
@@ -135,5 +271,10 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
 
 /** The config with secrets masked, for `gatewayctl config show` and start-up logs. */
 export function redactConfig(cfg: GatewayConfig): GatewayConfig {
-  return { ...cfg, drachtio: { ...cfg.drachtio, secret: '***' } };
+  return {
+    ...cfg,
+    drachtio: { ...cfg.drachtio, secret: '***' },
+    policy: { ...cfg.policy, nonceSecret: cfg.policy.nonceSecret ? '***' : '' },
+    audit: { ...cfg.audit, idKey: cfg.audit.idKey ? '***' : '' },
+  };
 }

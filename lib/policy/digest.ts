@@ -131,6 +131,8 @@ export class DigestGate implements Gate {
       await this.failures.recordFailure(src, username);
       return reject(403, 'Forbidden', 'unknown-user');
     }
+    // HA1 binds the realm it was made for; an entry for another realm can never match here.
+    if (entry.sip.realm !== this.cfg.realm) return reject(403, 'Forbidden', 'entry-realm-mismatch');
     const expected = digestResponse(alg, ha1For(entry, alg), nonce, nc, cnonce, req.method, uri);
     if (!safeEqualHex(expected, response)) {
       await this.failures.recordFailure(src, username);

@@ -6,9 +6,9 @@
  * fit is the call refused - 488 when it could never fit, 503 + Retry-After when it would fit
  * once the caller's other calls end.
  */
-import { write, type SessionDescription } from 'sdp-transform';
 import { parseSdp } from '../sdp/parse.js';
 import { estimateSdp } from '../sdp/bandwidth.js';
+import { capBandwidth, dropMedia } from '../sdp/edit.js';
 import type { CallLedger } from '../state/types.js';
 import { hasSdp } from './codec-gate.js';
 import { admit, reject, type ChainState, type Decision, type Gate, type PolicyRequest } from './types.js';
@@ -57,18 +57,23 @@ export class FairnessGate implements Gate {
           ...warn('Bandwidth quota in use by other calls'),
         });
       }
-      const video = est.media.filter((m) => m.kind === 'video');
+      const video = est.media.filter((m) => m.kind === 'video').map((m) => m.index);
       const perVideo = Math.floor((budget - audioBps) / Math.max(1, video.length));
+      const text = state.mutations.sdp ?? req.body;
       if (video.length > 0 && perVideo >= (this.cfg.minVideoBps ?? 256_000)) {
-        capVideo(sdp, est.media.filter((m) => m.kind === 'video').map((m) => m.index), perVideo);
+        // b=AS is in kbps and includes IP/UDP/RTP headers; a TIAS line would contradict it.
+        state.mutations.sdp = capBandwidth(text, video, perVideo / 1000);
         note = 'video-capped';
-        bps = audioBps + perVideo * video.length;
+        bps = audioBps + Math.floor(perVideo / 1000) * 1000 * video.length;
       } else {
-        dropVideo(sdp);
+        // Every video m-line goes (also port-0 ones the estimate skipped).
+        const allVideo = sdp.media.map((m, i) => (m.type === 'video' ? i : -1)).filter((i) => i >= 0);
+        state.mutations.sdp = dropMedia(text, allVideo);
         note = 'video-dropped';
         bps = audioBps;
       }
-      state.mutations.sdp = write(sdp);
+      const again = parseSdp(state.mutations.sdp);
+      state.offer = again.ok ? again.sdp : undefined;
     }
     const r = await this.ledger.trySetBandwidth(owner, req.callId, bps, limit);
     if (!r.ok) {
@@ -76,23 +81,5 @@ export class FairnessGate implements Gate {
     }
     state.reserved = true;
     return admit(note);
-  }
-}
-
-function capVideo(sdp: SessionDescription, indexes: number[], bps: number): void {
-  for (const i of indexes) {
-    const m = sdp.media[i]!;
-    // b=AS is in kbps and includes IP/UDP/RTP headers; TIAS would conflict, so it goes.
-    m.bandwidth = [...(m.bandwidth ?? []).filter((b) => b.type !== 'AS' && b.type !== 'TIAS'), { type: 'AS', limit: Math.floor(bps / 1000) }];
-  }
-}
-
-function dropVideo(sdp: SessionDescription): void {
-  const dropped = new Set(sdp.media.filter((m) => m.type === 'video' && m.mid !== undefined).map((m) => String(m.mid)));
-  sdp.media = sdp.media.filter((m) => m.type !== 'video');
-  if (sdp.groups) {
-    sdp.groups = sdp.groups
-      .map((g) => ({ ...g, mids: String(g.mids).split(' ').filter((x) => !dropped.has(x)).join(' ') }))
-      .filter((g) => g.mids.length > 0);
   }
 }

@@ -11,7 +11,9 @@ import { componentLogger } from '../log/logger.js';
 
 type SrfRequest = Srf.SrfRequest;
 type SrfResponse = Srf.SrfResponse;
-type Next = (err?: unknown) => void;
+// drachtio-srf types `next` as the bare Function type; accepting the same keeps
+// srf.use('invite', policyMiddleware(chain)) type-checking against its declarations.
+type Next = Function;
 
 /** Fields of an srf request the adapter reads (a subset, so tests can pass a plain object). */
 export type SrfLikeRequest = Pick<SrfRequest, 'method' | 'uri' | 'get' | 'has' | 'source_address' | 'source_port' | 'protocol' | 'body'> & {

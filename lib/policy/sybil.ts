@@ -18,7 +18,11 @@ export class SybilGate implements Gate {
     if (!entry) return reject(403, 'Forbidden', 'not-authenticated');
     if (state.keyEntry && state.keyEntry.id !== entry.id) return reject(403, 'Forbidden', 'key-identity-mismatch');
     if (state.keyEntry && state.keyEntry.status !== 'active') return reject(403, 'Forbidden', 'key-owner-suspended');
+    // The call ledger is keyed by Call-ID; without one every such call would collide.
+    if (!req.callId) return reject(400, 'Bad Request', 'missing-call-id');
     const r = await this.ledger.tryAdd(entry.id, req.callId, entry.limits.maxConcurrentCalls);
+    // RFC 3261 8.2.2.2: a second initial INVITE with an active call's Call-ID is a merged request.
+    if (r.duplicate) return reject(482, 'Loop Detected', 'duplicate-call-id');
     if (!r.ok) return reject(403, 'Call Limit Reached', 'concurrent-call-cap');
     state.reserved = true;
     return admit();

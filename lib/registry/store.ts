@@ -9,7 +9,7 @@ import type { KeyLookup, RegistryDocument, RegistryEntry, RegistryReader } from 
 import { parseRegistryDocument } from './validate.js';
 import { componentLogger } from '../log/logger.js';
 
-/** In-memory index over a validated document. */
+/** In-memory index over a document already validated by parseRegistryDocument (it does not re-check). */
 export class DocumentRegistry implements RegistryReader {
   private byIdMap = new Map<string, RegistryEntry>();
   private byUser = new Map<string, RegistryEntry>();
@@ -101,7 +101,8 @@ export class FileRegistry extends DocumentRegistry {
   async reload(): Promise<LoadResult> {
     const res = await readRegistryFile(this.path);
     if (!res.ok) {
-      this.log.warn('registry reload refused; keeping previous contents', { errors: res.errors.length, first: res.errors[0] });
+      // Only the field path goes to the log: JSON parser messages quote file content.
+      this.log.warn('registry reload refused; keeping previous contents', { errors: res.errors.length, firstField: res.errors[0]?.split(':')[0] });
       return res;
     }
     this.index(res.doc);

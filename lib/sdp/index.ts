@@ -4,3 +4,4 @@ export * from './filter.js';
 export * from './bandwidth.js';
 export * from './selector.js';
 export * from './council.js';
+export * from './edit.js';

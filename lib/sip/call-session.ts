@@ -41,28 +41,37 @@ export class CallSession {
     private readonly log: Logger,
   ) {}
 
-  async forward(target: string, headers: Record<string, string>): Promise<void> {
+  /**
+   * Forwards the call. `localSdpB` replaces the caller's offer (codec-filtered / trimmed by the
+   * policy); `onEnd` runs once whenever the call ends or fails (frees quota and call slot).
+   */
+  async forward(target: string, headers: Record<string, string>, localSdpB: string | undefined, onEnd: () => void): Promise<void> {
     const id = `${this.req.get('Call-ID')}`;
     this.calls.add(id);
+    let ended = false;
+    const finish = (): void => {
+      if (ended) return;
+      ended = true;
+      this.calls.remove(id);
+      onEnd();
+    };
     try {
       const { uas, uac } = await this.srf.createB2BUA(this.req, this.res, target, {
         headers,
         passFailure: true,
         passProvisionalResponses: true,
+        ...(localSdpB !== undefined ? { localSdpB } : {}),
       });
       this.observe('answered');
-      let ended = false;
-      const end = (from: SrfDialog, other: SrfDialog): void => {
+      const end = (other: SrfDialog): void => {
         if (ended) return;
-        ended = true;
-        this.calls.remove(id);
+        finish();
         other.destroy();
-        void from;
       };
-      uas.on('destroy', () => end(uas, uac));
-      uac.on('destroy', () => end(uac, uas));
+      uas.on('destroy', () => end(uac));
+      uac.on('destroy', () => end(uas));
     } catch (err) {
-      this.calls.remove(id);
+      finish();
       const status = (err as SipError).status;
       // passFailure already relayed the far end's final response to the caller.
       if (typeof status === 'number') {

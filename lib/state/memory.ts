@@ -157,7 +157,7 @@ export class MemoryCallLedger implements CallLedger {
   async tryAdd(owner: string, callId: string, maxCalls: number): Promise<ReserveResult> {
     const calls = this.owners.get(owner) ?? new Map<string, number>();
     const otherBps = sum(calls, callId);
-    if (calls.has(callId)) return { ok: true, calls: calls.size, otherBps };
+    if (this.ownerOf.has(callId)) return { ok: false, duplicate: true, calls: calls.size, otherBps };
     if (calls.size >= maxCalls) return { ok: false, calls: calls.size, otherBps };
     calls.set(callId, 0);
     this.owners.set(owner, calls);
@@ -166,6 +166,8 @@ export class MemoryCallLedger implements CallLedger {
   }
 
   async trySetBandwidth(owner: string, callId: string, bps: number, maxBps: number): Promise<ReserveResult> {
+    const other = this.ownerOf.get(callId);
+    if (other !== undefined && other !== owner) return { ok: false, duplicate: true, calls: 0, otherBps: 0 };
     const calls = this.owners.get(owner) ?? new Map<string, number>();
     const otherBps = sum(calls, callId);
     if (otherBps + bps > maxBps) return { ok: false, calls: calls.size, otherBps };

@@ -61,6 +61,8 @@ export interface TtlSet {
 
 export interface ReserveResult {
   ok: boolean;
+  /** tryAdd only: the call id is already active (for any owner); nothing was changed. */
+  duplicate?: boolean;
   /** Active calls of the owner including this one when ok. */
   calls: number;
   /** Sum of bandwidth (bps) of the owner's other active calls. */
@@ -73,7 +75,11 @@ export interface ReserveResult {
  * released when the call ends or a later gate refuses it.
  */
 export interface CallLedger {
-  /** Adds the call if the owner has fewer than maxCalls active calls (atomic). */
+  /**
+   * Adds the call if the owner has fewer than maxCalls active calls (atomic). A call id that is
+   * already active is refused with duplicate=true: re-using one must not double-book or, worse,
+   * let a refused duplicate release the original's slot.
+   */
   tryAdd(owner: string, callId: string, maxCalls: number): Promise<ReserveResult>;
   /** Sets the call's bandwidth if the owner's other calls plus bps stay within maxBps (atomic). */
   trySetBandwidth(owner: string, callId: string, bps: number, maxBps: number): Promise<ReserveResult>;

@@ -5,7 +5,7 @@
  *  - decoding never throws anything but PerDecodeError (and the Q.931 User-user hook never throws);
  *  - whatever decodes re-encodes, and the re-encoding is a fixed point (decode -> encode again
  *    gives the same octets); unmutated seeds re-encode byte-exact;
- *  - no input takes long (no hang): the slowest decode is reported and must stay under 250 ms.
+ *  - no input takes long (no hang): the slowest decode is reported and must stay under 1 s (a hang or quadratic blow-up, not GC noise).
  * Memory is reported and must stay flat across the run.
  *
  * Short runs happen in the unit tests; a long run: `node --import tsx test/fuzz/h225-h245.ts --runs 1000000`.
@@ -130,7 +130,7 @@ export async function run(runs: number): Promise<Report[]> {
     (b) => typeof h225UserUserCodec.decode(b).ok === 'boolean',
     runs - 4 * share,
   );
-  if (stats.slowestMs > 250) throw new Error(`slowest decode took ${stats.slowestMs.toFixed(1)} ms`);
+  if (stats.slowestMs > 1000) throw new Error(`slowest decode took ${stats.slowestMs.toFixed(1)} ms`);
   const heapMb = (process.memoryUsage().heapUsed - heap0) / 1e6;
   if (process.env.FUZZ_VERBOSE || import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     process.stdout.write(`h225-h245 fuzz: ${runs} runs, decoded ${stats.decoded}, refused ${stats.refused}, slowest ${stats.slowestMs.toFixed(2)} ms, heap delta ${heapMb.toFixed(1)} MB\n`);

@@ -65,6 +65,7 @@ export function scenarioPath(name: string): string {
 }
 
 interface Spawned {
+  traceDir: string;
   proc: ChildProcess;
   done: Promise<SippResult>;
   localPort: number;
@@ -120,7 +121,7 @@ async function spawnSipp(o: SippOptions): Promise<Spawned> {
     });
     proc.once('close', finish);
   });
-  return { proc, done, localPort };
+  return { proc, done, localPort, traceDir };
 }
 
 /** Successful/failed call counts from the last row of the -trace_stat csv, else the screen dump. */
@@ -158,6 +159,8 @@ export interface SippUas {
   port: number;
   /** Kill the UAS and collect its result. */
   stop(): Promise<SippResult>;
+  /** The message trace so far (SIPp appends every message it sends and receives). */
+  messages(): string;
 }
 
 /**
@@ -169,6 +172,10 @@ export async function startSippUas(o: Partial<SippOptions> = {}): Promise<SippUa
   await waitForBound(s.localPort, o.transport ?? 'udp', s.proc);
   return {
     port: s.localPort,
+    messages(): string {
+      const f = join(s.traceDir, 'messages.log');
+      return existsSync(f) ? readFileSync(f, 'utf8') : '';
+    },
     async stop(): Promise<SippResult> {
       if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGTERM');
       const killer = setTimeout(() => s.proc.kill('SIGKILL'), 2000);

@@ -32,10 +32,11 @@ import {
   type CallIdentity,
 } from '../h225/build.js';
 import type { H323UserInformationValue, ReleaseCompleteReasonValue } from '../h225/schema.js';
-import { decodeH245, decodeOlc, encodeH245, encodeOlc } from '../h245/codec.js';
-import { codecOf, h245AddressToHostPort, isVideo, openLogicalChannel, reverseH2250, forwardH2250, h245Address, h245MessageKind, type Codec } from '../h245/messages.js';
-import type { MultimediaSystemControlMessageValue, OpenLogicalChannelValue } from '../h245/schema.js';
+import { decodeH245, encodeH245 } from '../h245/codec.js';
+import { h245MessageKind, isVideo, type Codec } from '../h245/messages.js';
+import type { MultimediaSystemControlMessageValue } from '../h245/schema.js';
 import { H245Session, type HostPort, type LocalMedia } from './h245-session.js';
+import { answerFastStart, offerFastStart, parseFastStartOffer, readFastStartAnswer, type FastStartProposal } from './faststart.js';
 import { callMetrics, type CallMetrics } from './metrics.js';
 import { applySocketOptions, type SocketOptions } from './socket-options.js';
 import { randomBytes } from 'node:crypto';
@@ -67,9 +68,19 @@ export interface H323CallEvents {
   alerting: [];
   connected: [];
   media: [MediaInfo];
+  /** A video channel we send on was opened (H.245 only; needs CallOptions.media.video). */
+  video: [MediaInfo];
   receiving: [{ codec: Codec }];
   dtmf: [string];
+  /** The callee redirected the call (Facility callForwarded / routeCallToGatekeeper); it is released next. */
+  redirected: [RedirectInfo];
   released: [ReleaseInfo];
+}
+
+export interface RedirectInfo {
+  readonly reason: 'callForwarded' | 'routeCallToGatekeeper';
+  readonly alternativeAddress?: HostPort;
+  readonly alternativeAliases?: readonly AliasAddressValue[];
 }
 
 export interface CallOptions {
@@ -153,18 +164,12 @@ const CALL_STATE: Record<CallState, number> = {
   released: 0,
 };
 
-interface Proposal {
-  readonly codec: Codec;
-  readonly olc: OpenLogicalChannelValue;
-}
-
 export class H323Call extends EventEmitter<H323CallEvents> {
   state: CallState = 'idle';
   readonly channel: Q931Channel;
   ids: CallIdentity | undefined;
   private cr: CallReference | undefined;
   private readonly timers: Timers;
-  private readonly log = componentLogger('h323-call');
   private readonly metrics: CallMetrics;
   private tunnel: boolean;
   private h245: H245Session | undefined;
@@ -172,11 +177,13 @@ export class H323Call extends EventEmitter<H323CallEvents> {
   private h245Server: Server | undefined;
   private readonly callTimers = new Map<string, unknown>();
   private fastStartAnswered = false;
-  private peerProposals: Proposal[] = [];
+  private peerProposals: FastStartProposal[] = [];
   private answerFastStart: Uint8Array[] | undefined;
   private mediaSent = false;
   private releasing = false;
   private answering = false;
+  private h245Pending: Uint8Array[] = [];
+  private localMedia: LocalMedia;
   /** Set when the peer's Setup asked for the call (incoming). */
   setup: H323UserInformationValue | undefined;
   calledNumber: string | undefined;
@@ -192,14 +199,15 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     this.timers = options.timers ?? realTimers;
     this.metrics = callMetrics(options.registry ?? metricsRegistry());
     this.tunnel = options.tunnel ?? true;
+    this.localMedia = options.media;
     applySocketOptions(socket, options.socket);
     const chOpts: Q931ChannelOptions = { timers: this.timers, closeGraceMs: options.closeGraceMs ?? 2000, ...(options.registry ? { registry: options.registry } : {}) };
     this.channel = new Q931Channel(
       socket,
       {
-        onMessage: (m) => this.onMessage(m),
+        onMessage: (m) => this.guard(() => this.onMessage(m)),
         onBadMessage: (e) => {
-          this.log.debug('bad Q.931 message', { error: e.code });
+          log().debug('bad Q.931 message', { error: e.code });
           this.release(CauseValue.InvalidMessage, 'local', 'bad Q.931 message');
         },
         onProtocolError: (e) => this.release(CauseValue.ProtocolError, 'local', `TPKT ${e.code}`),
@@ -234,7 +242,7 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     const msg = setupMessage(this.cr, this.ids, {
       h245Tunnelling: this.tunnel,
       endpointType: endpointType(this.options.endpointKind ?? 'terminal'),
-      ...(this.options.fastStart === false ? {} : { fastStart: this.offerFastStart() }),
+      ...(this.options.fastStart === false ? {} : { fastStart: offerFastStart(this.options.codecs, this.localMedia.rtp) }),
       ...(target.sourceAliases ? { sourceAddress: target.sourceAliases } : {}),
       ...(target.destinationAliases ? { destinationAddress: target.destinationAliases } : {}),
       ...(remote && remotePort && /^\d+\.\d+\.\d+\.\d+$/.test(stripV6(remote)) ? { destCallSignalAddress: ipTransport(stripV6(remote), remotePort) } : {}),
@@ -252,19 +260,17 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     this.arm('connect', this.options.noConnectMs ?? 180_000, CauseValue.NoAnswer, 'no Connect');
   }
 
-  private offerFastStart(): Uint8Array[] {
-    const out: Uint8Array[] = [];
-    const rtp = this.options.media.rtp;
-    const rtcp = { host: rtp.host, port: rtp.port + 1 };
-    let ch = 1;
-    for (const codec of this.options.codecs.filter((c) => !isVideo(c))) {
-      out.push(encodeOlc(openLogicalChannel({ channel: ch++, codec, rtcp })));
-      out.push(encodeOlc(openLogicalChannel({ channel: ch++, codec, reverse: true, rtp, rtcp })));
-    }
-    return out;
-  }
-
   // --- incoming ---------------------------------------------------------------------------------
+
+  /**
+   * Where we receive RTP, when it is only known after the offer (incoming: allocate media on
+   * 'offered', then ring/answer). Ignored once media has been negotiated.
+   */
+  setLocalMedia(media: LocalMedia): void {
+    if (this.mediaSent) return;
+    this.localMedia = media;
+    this.h245?.setMedia(media);
+  }
 
   /** Send Alerting (incoming). */
   ring(): void {
@@ -337,7 +343,18 @@ export class H323Call extends EventEmitter<H323CallEvents> {
 
   private send(msg: Q931Message): void {
     const e = this.channel.send(msg);
-    if (e) this.log.debug('send failed', { error: e.message });
+    if (e) log().debug('send failed', { error: e.message });
+  }
+
+  /** A bug in our handling of some input must not leave the call hanging: count it and release. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.metrics.internalErrors.inc();
+      log().error('call handler failed', { callId: this.callId, error: e instanceof Error ? e.message : String(e) });
+      this.release(CauseValue.ProtocolError, 'local', 'internal error');
+    }
   }
 
   private onMessage(msg: Q931Message): void {
@@ -393,6 +410,16 @@ export class H323Call extends EventEmitter<H323CallEvents> {
       case 'facility': {
         const f = body.value;
         if (f.reason.choice === 'startH245' && f.h245Address && !this.h245Link) this.connectH245(f.h245Address);
+        else if ((f.reason.choice === 'callForwarded' || f.reason.choice === 'routeCallToGatekeeper') && this.direction === 'outgoing' && this.state !== 'active') {
+          const alt = transportToHostPort(f.alternativeAddress);
+          this.emit('redirected', {
+            reason: f.reason.choice,
+            ...(alt ? { alternativeAddress: alt } : {}),
+            ...(f.alternativeAliasAddress ? { alternativeAliases: f.alternativeAliasAddress } : {}),
+          });
+          // The app places a new call; this one ends (H.323 8.1.x: release, then call the new address).
+          this.release(23, 'local', `redirected: ${f.reason.choice}`, { choice: 'facilityCallDeflection', value: null });
+        }
         break;
       }
       case 'releaseComplete':
@@ -413,18 +440,7 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     this.calledNumber = findIe(msg, 'calledPartyNumber')?.digits;
     this.callingNumber = findIe(msg, 'callingPartyNumber')?.digits;
     this.tunnel = this.tunnel && info['h323-uu-pdu'].h245Tunnelling === true;
-    if (this.options.fastStart !== false && s.fastStart) {
-      for (const b of s.fastStart) {
-        try {
-          const olc = decodeOlc(b);
-          const dt = olc.reverseLogicalChannelParameters?.dataType ?? olc.forwardLogicalChannelParameters.dataType;
-          const codec = codecOf(dt);
-          if (codec) this.peerProposals.push({ codec, olc });
-        } catch {
-          // An undecodable proposal is just not accepted.
-        }
-      }
-    }
+    if (this.options.fastStart !== false && s.fastStart) this.peerProposals = parseFastStartOffer(s.fastStart);
     this.state = 'offered';
     this.metrics.active.inc({ direction: 'incoming' });
     this.send(callProceedingMessage(this.replyCr(), this.ids, { h245Tunnelling: this.tunnel }));
@@ -438,58 +454,25 @@ export class H323Call extends EventEmitter<H323CallEvents> {
   private fastStartAnswer(): { fastStart?: Uint8Array[] } {
     if (this.options.fastStart === false || this.peerProposals.length === 0) return {};
     if (this.answerFastStart) return { fastStart: this.answerFastStart };
-    const rtp = this.options.media.rtp;
-    const rtcp = { host: rtp.host, port: rtp.port + 1 };
-    for (const codec of this.options.codecs) {
-      const tx = this.peerProposals.find((p) => p.codec === codec && p.olc.forwardLogicalChannelParameters.dataType.choice !== 'nullData');
-      const rx = this.peerProposals.find((p) => p.codec === codec && p.olc.reverseLogicalChannelParameters !== undefined);
-      const rxParams = rx ? reverseH2250(rx.olc) : undefined;
-      const sendTo = h245AddressToHostPort(rxParams?.mediaChannel);
-      if (!tx || !rx || !sendTo) continue;
-      const fwd = forwardH2250(tx.olc);
-      const accepted: OpenLogicalChannelValue = {
-        ...tx.olc,
-        forwardLogicalChannelParameters: {
-          ...tx.olc.forwardLogicalChannelParameters,
-          multiplexParameters: {
-            choice: 'h2250LogicalChannelParameters',
-            value: { ...(fwd ?? { sessionID: 1 }), mediaChannel: h245Address(rtp.host, rtp.port), mediaControlChannel: h245Address(rtcp.host, rtcp.port) },
-          },
-        },
-      };
-      this.answerFastStart = [encodeOlc(accepted), encodeOlc(rx.olc)];
-      const remoteRtcp = h245AddressToHostPort(rxParams?.mediaControlChannel);
-      this.emitMedia({ codec, remoteRtp: sendTo, ...(remoteRtcp ? { remoteRtcp } : {}), localRtp: rtp, via: 'fastStart' });
-      this.emit('receiving', { codec });
-      return { fastStart: this.answerFastStart };
-    }
-    return {};
+    const choice = answerFastStart(this.peerProposals, this.options.codecs, this.localMedia.rtp);
+    if (!choice) return {};
+    this.answerFastStart = choice.accepted;
+    this.emitMedia({
+      codec: choice.codec,
+      remoteRtp: choice.sendTo,
+      ...(choice.remoteRtcp ? { remoteRtcp: choice.remoteRtcp } : {}),
+      localRtp: this.localMedia.rtp,
+      via: 'fastStart',
+    });
+    this.emit('receiving', { codec: choice.codec });
+    return { fastStart: this.answerFastStart };
   }
 
   private onFastStartAnswer(items: Uint8Array[]): void {
-    let tx: { codec: Codec; rtp: HostPort; rtcp?: HostPort } | undefined;
-    let rx: Codec | undefined;
-    for (const b of items) {
-      let olc: OpenLogicalChannelValue;
-      try {
-        olc = decodeOlc(b);
-      } catch {
-        continue;
-      }
-      const fdt = olc.forwardLogicalChannelParameters.dataType;
-      if (fdt.choice !== 'nullData') {
-        const codec = codecOf(fdt);
-        const p = forwardH2250(olc);
-        const rtp = h245AddressToHostPort(p?.mediaChannel);
-        const rtcp = h245AddressToHostPort(p?.mediaControlChannel);
-        if (codec && rtp && !tx) tx = { codec, rtp, ...(rtcp ? { rtcp } : {}) };
-      } else if (olc.reverseLogicalChannelParameters) {
-        rx ??= codecOf(olc.reverseLogicalChannelParameters.dataType);
-      }
-    }
+    const { tx, rx } = readFastStartAnswer(items);
     if (!tx) return;
     this.fastStartAnswered = true;
-    this.emitMedia({ codec: tx.codec, remoteRtp: tx.rtp, ...(tx.rtcp ? { remoteRtcp: tx.rtcp } : {}), localRtp: this.options.media.rtp, via: 'fastStart' });
+    this.emitMedia({ codec: tx.codec, remoteRtp: tx.rtp, ...(tx.rtcp ? { remoteRtcp: tx.rtcp } : {}), localRtp: this.localMedia.rtp, via: 'fastStart' });
     if (rx) this.emit('receiving', { codec: rx });
   }
 
@@ -525,7 +508,7 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     this.h245 = new H245Session(
       {
         codecs: this.options.codecs,
-        media: this.options.media,
+        media: this.localMedia,
         timers: this.timers,
         timeoutMs: this.options.h245TimeoutMs ?? 10_000,
         terminalType: this.options.endpointKind === 'gateway' ? 60 : 50,
@@ -533,11 +516,15 @@ export class H323Call extends EventEmitter<H323CallEvents> {
       },
       {
         send: (m) => this.sendH245(m),
-        onTransmit: (t) =>
-          this.emitMedia({ codec: t.codec, remoteRtp: t.rtp, ...(t.rtcp ? { remoteRtcp: t.rtcp } : {}), localRtp: this.options.media.rtp, via: 'h245' }),
+        onTransmit: (t) => {
+          const info = { codec: t.codec, remoteRtp: t.rtp, ...(t.rtcp ? { remoteRtcp: t.rtcp } : {}), via: 'h245' as const };
+          if (isVideo(t.codec)) {
+            if (this.localMedia.video) this.emit('video', { ...info, localRtp: this.localMedia.video });
+          } else this.emitMedia({ ...info, localRtp: this.localMedia.rtp });
+        },
         onReceive: (r) => this.emit('receiving', { codec: r.codec }),
         onDtmf: (d) => this.emit('dtmf', d),
-        onEndSession: () => this.release(CauseValue.NormalCallClearing, 'remote', 'EndSessionCommand'),
+        onEndSession: () => this.release(CauseValue.NormalCallClearing, 'remote', 'EndSessionCommand', undefined, true),
         onFailure: (reason) => this.release(CauseValue.RecoveryOnTimerExpiry, 'local', reason),
       },
     );
@@ -548,6 +535,8 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     const bytes = encodeH245(m);
     if (this.h245Link) this.h245Link.send(bytes);
     else if (this.tunnel && this.cr) this.send(tunnelMessage(this.ourCr(), [bytes]));
+    // Separate H.245 connection not up yet: keep the message for it (bounded).
+    else if (this.h245Pending.length < 64) this.h245Pending.push(bytes);
   }
 
   private onTunnelledH245(bytes: Uint8Array): void {
@@ -564,12 +553,13 @@ export class H323Call extends EventEmitter<H323CallEvents> {
   }
 
   private attachH245(socket: Socket): void {
+    this.disarm('h245connect');
     applySocketOptions(socket, this.options.socket);
     this.h245Link = new TpktChannel(
       socket,
       {
         onFrame: (f) => {
-          if (f.length > 0) this.onTunnelledH245(f);
+          if (f.length > 0) this.guard(() => this.onTunnelledH245(f));
         },
         onProtocolError: (e) => this.release(CauseValue.ProtocolError, 'local', `H.245 TPKT ${e.code}`),
         onClose: () => {
@@ -580,6 +570,7 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     );
     this.createH245();
     this.h245!.start();
+    for (const b of this.h245Pending.splice(0)) this.h245Link.send(b);
   }
 
   /** Listen for the peer's H.245 connection; resolves with the address to advertise. */
@@ -596,12 +587,18 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     });
     this.h245Server = server;
     server.on('error', () => undefined);
+    this.arm('h245connect', this.options.h245TimeoutMs ?? 10_000, CauseValue.RecoveryOnTimerExpiry, 'no H.245 connection');
     const ready = new Promise<boolean>((resolve) => {
       server.once('listening', () => resolve(true));
       server.once('error', () => resolve(false));
     });
     server.listen(0, host);
     if (!(await ready)) return undefined;
+    if (this.state === 'released') {
+      // Released while the listener was starting: finish() could not close it yet.
+      server.close();
+      return undefined;
+    }
     const addr = server.address();
     if (addr === null || typeof addr === 'string') return undefined;
     return ipTransport(host, addr.port);
@@ -612,6 +609,10 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     if (!hp || this.h245Link) return;
     const s = connect({ host: hp.host, port: hp.port });
     s.on('error', () => undefined);
+    this.arm('h245connect', this.options.h245TimeoutMs ?? 10_000, CauseValue.RecoveryOnTimerExpiry, 'H.245 connection not established');
+    s.once('close', () => {
+      if (!this.h245Link && this.state === 'active') this.release(CauseValue.RecoveryOnTimerExpiry, 'local', 'H.245 connection failed');
+    });
     s.once('connect', () => {
       if (this.state === 'released') s.destroy();
       else this.attachH245(s);
@@ -626,11 +627,11 @@ export class H323Call extends EventEmitter<H323CallEvents> {
   }
 
   /** Release from our side: EndSessionCommand (if H.245 runs), ReleaseComplete, close. */
-  release(cause: number, by: 'local' | 'remote', why?: string, reason?: ReleaseCompleteReasonValue): void {
+  release(cause: number, by: 'local' | 'remote', why?: string, reason?: ReleaseCompleteReasonValue, sendRc = by === 'local'): void {
     if (this.state === 'released' || this.releasing) return;
     this.releasing = true;
     this.h245?.end();
-    if (by === 'local' && this.cr) {
+    if (sendRc && this.cr) {
       this.send(
         releaseCompleteMessage(this.ourCr(), this.ids, {
           h245Tunnelling: this.tunnel,
@@ -655,8 +656,11 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     if (was !== 'idle') {
       this.metrics.active.dec({ direction: this.direction });
       if (was !== 'active') this.metrics.calls.inc({ direction: this.direction, outcome: local ? 'failed' : 'refused' });
+    } else if (this.direction === 'outgoing') {
+      // Never got as far as sending Setup (TCP connect failed).
+      this.metrics.calls.inc({ direction: 'outgoing', outcome: 'failed' });
     }
-    this.log.debug('call released', { callId: this.callId, cause: info.cause, by: info.by });
+    log().debug('call released', { callId: this.callId, cause: info.cause, by: info.by });
     this.emit('released', info);
   }
 
@@ -689,6 +693,13 @@ export class H323Call extends EventEmitter<H323CallEvents> {
       this.callTimers.delete(name);
     }
   }
+}
+
+let callLog: ReturnType<typeof componentLogger> | undefined;
+/** One child logger for all calls (creating one per call costs more than the call's messages). */
+function log(): ReturnType<typeof componentLogger> {
+  callLog ??= componentLogger('h323-call');
+  return callLog;
 }
 
 function stripV6(a: string): string {

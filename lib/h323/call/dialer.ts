@@ -5,6 +5,8 @@
  */
 import { connect } from 'node:net';
 import { H323Call, type CallOptions, type DialTarget } from './call.js';
+import type { TransportAddressValue } from '../h225/common-types.js';
+import { transportToHostPort } from '../h225/codec.js';
 
 export interface DialOptions extends CallOptions {
   readonly host: string;
@@ -32,4 +34,11 @@ export function dial(o: DialOptions): H323Call {
   });
   socket.once('close', clear);
   return call;
+}
+
+/** Dial the callSignalAddress of an LCF/ACF (IPv4 TransportAddress). Throws on other address kinds. */
+export function dialTransport(address: TransportAddressValue, o: Omit<DialOptions, 'host' | 'port'>): H323Call {
+  const hp = transportToHostPort(address);
+  if (!hp) throw new Error(`cannot dial a ${address.choice} transport address`);
+  return dial({ ...o, host: hp.host, port: hp.port });
 }

@@ -37,6 +37,8 @@ export interface HostPort {
 export interface LocalMedia {
   /** Where we receive RTP; RTCP is rtp.port + 1. */
   readonly rtp: HostPort;
+  /** Where we receive video RTP (RTCP + 1). Without it no video channel is opened or accepted. */
+  readonly video?: HostPort;
 }
 
 export interface H245SessionEvents {
@@ -75,10 +77,14 @@ export class H245Session {
   private ended = false;
   private txChannel: number | undefined;
   private txCodec: Codec | undefined;
-  private nextChannel = 1;
+  private videoChannel: number | undefined;
+  private videoCodec: Codec | undefined;
+  // H323Plus numbers its channels from 101; doing the same keeps traces comparable.
+  private nextChannel = 101;
   private readonly timers = new Map<string, unknown>();
   readonly timeoutMs: number;
   fastStartDone: boolean;
+  private media: LocalMedia;
 
   constructor(
     private readonly o: H245SessionOptions,
@@ -86,6 +92,12 @@ export class H245Session {
   ) {
     this.timeoutMs = o.timeoutMs ?? 10_000;
     this.fastStartDone = o.fastStartDone ?? false;
+    this.media = o.media;
+  }
+
+  /** Our receive address (before channels are opened). */
+  setMedia(media: LocalMedia): void {
+    this.media = media;
   }
 
   get isMaster(): boolean {
@@ -177,34 +189,35 @@ export class H245Session {
     const olc = pick(m, 'request', 'openLogicalChannel');
     if (olc) {
       const codec = codecOf(olc.forwardLogicalChannelParameters.dataType);
+      const reject = (cause: 'dataTypeNotSupported' | 'dataTypeNotAvailable'): void =>
+        this.ev.send(response('openLogicalChannelReject', { forwardLogicalChannelNumber: olc.forwardLogicalChannelNumber, cause: { choice: cause, value: null } }));
       if (!codec || !this.o.codecs.includes(codec) || olc.forwardLogicalChannelParameters.multiplexParameters.choice !== 'h2250LogicalChannelParameters') {
-        this.ev.send(
-          response('openLogicalChannelReject', {
-            forwardLogicalChannelNumber: olc.forwardLogicalChannelNumber,
-            cause: { choice: 'dataTypeNotSupported', value: null },
-          }),
-        );
-        return;
+        return reject('dataTypeNotSupported');
       }
-      const rtp = this.o.media.rtp;
+      const rtp = isVideo(codec) ? this.media.video : this.media.rtp;
+      if (!rtp) return reject('dataTypeNotAvailable');
       this.ev.send(response('openLogicalChannelAck', openLogicalChannelAck(olc.forwardLogicalChannelNumber, rtp, { host: rtp.host, port: rtp.port + 1 })));
       this.ev.onReceive({ codec, channel: olc.forwardLogicalChannelNumber });
       return;
     }
     const ack = pick(m, 'response', 'openLogicalChannelAck');
     if (ack) {
-      if (ack.forwardLogicalChannelNumber !== this.txChannel || !this.txCodec) return;
-      this.disarm('olc');
+      const ch = ack.forwardLogicalChannelNumber;
+      const codec = ch === this.txChannel ? this.txCodec : ch === this.videoChannel ? this.videoCodec : undefined;
+      if (!codec) return;
+      this.disarm(ch === this.txChannel ? 'olc' : 'olcVideo');
       const rtp = ackMediaChannel(ack);
       if (!rtp) return this.fail('OpenLogicalChannelAck without a media channel');
       const p = ack.forwardMultiplexAckParameters;
       const rtcp = p?.choice === 'h2250LogicalChannelAckParameters' ? h245AddressToHostPort(p.value.mediaControlChannel) : undefined;
-      this.ev.onTransmit({ codec: this.txCodec, rtp, ...(rtcp ? { rtcp } : {}), channel: ack.forwardLogicalChannelNumber });
+      this.ev.onTransmit({ codec, rtp, ...(rtcp ? { rtcp } : {}), channel: ch });
       return;
     }
     const rej = pick(m, 'response', 'openLogicalChannelReject');
     if (rej) {
       if (rej.forwardLogicalChannelNumber === this.txChannel) this.fail(`OpenLogicalChannelReject ${rej.cause.choice}`);
+      // A refused video channel only means an audio-only call.
+      else if (rej.forwardLogicalChannelNumber === this.videoChannel) this.disarm('olcVideo');
       return;
     }
     const clc = pick(m, 'request', 'closeLogicalChannel');
@@ -223,8 +236,45 @@ export class H245Session {
       if (digits) this.ev.onDtmf(digits);
       return;
     }
+    if (pick(m, 'command', 'sendTerminalCapabilitySet')) {
+      // The peer lost our capabilities: send them again (new sequence number).
+      this.tcsSeq = (this.tcsSeq + 1) & 0xff;
+      this.ev.send(request('terminalCapabilitySet', terminalCapabilitySet({ sequenceNumber: this.tcsSeq, codecs: this.o.codecs })));
+      this.arm('tcs', 'no TerminalCapabilitySetAck');
+      return;
+    }
+    const rcc = pick(m, 'request', 'requestChannelClose');
+    if (rcc) {
+      this.ev.send(response('requestChannelCloseAck', { forwardLogicalChannelNumber: rcc.forwardLogicalChannelNumber }));
+      if (rcc.forwardLogicalChannelNumber === this.txChannel) {
+        this.ev.send(request('closeLogicalChannel', { forwardLogicalChannelNumber: rcc.forwardLogicalChannelNumber, source: { choice: 'user', value: null } }));
+      }
+      return;
+    }
+    const loop = pick(m, 'request', 'maintenanceLoopRequest');
+    if (loop) {
+      this.ev.send(response('maintenanceLoopReject', { type: loop.type, cause: { choice: 'canNotPerformLoop', value: null } }));
+      return;
+    }
+    const rme = pick(m, 'request', 'requestMultiplexEntry');
+    if (rme) {
+      this.ev.send(
+        response('requestMultiplexEntryReject', {
+          entryNumbers: rme.entryNumbers,
+          rejectionDescriptions: rme.entryNumbers.map((n) => ({ multiplexTableEntryNumber: n, cause: { choice: 'unspecifiedCause' as const, value: null } })),
+        }),
+      );
+      return;
+    }
+    if (m.choice === 'request' && (m.value.choice === 'nonStandard' || m.value.choice === 'genericRequest' || m.value.choice === '$unknown')) {
+      // A request we cannot act on goes back in FunctionNotUnderstood (unknown extension requests
+      // too: their open-type bytes re-encode unchanged).
+      this.ev.send(indication('functionNotUnderstood', { choice: 'request', value: m.value }));
+      return;
+    }
     if (pick(m, 'command', 'endSessionCommand')) {
-      this.stop();
+      // H.323 8.5: answer with our own EndSessionCommand, then the call is cleared.
+      this.end();
       this.ev.onEndSession();
     }
     // Anything else (vendor identification, misc indications, RTD responses...) needs no answer.
@@ -254,15 +304,26 @@ export class H245Session {
   }
 
   private maybeOpen(): void {
-    if (this.fastStartDone || this.txChannel !== undefined || !this.peerTcs || !this.ourTcsAcked || !this.msdDone) return;
+    if (!this.peerTcs || !this.ourTcsAcked || !this.msdDone) return;
     const theirs = receiveCodecs(this.peerTcs);
-    const codec = this.o.codecs.find((c) => !isVideo(c) && theirs.includes(c));
-    if (!codec) return this.fail('no common audio codec');
-    this.txChannel = this.nextChannel++;
-    this.txCodec = codec;
-    const rtp = this.o.media.rtp;
-    this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.txChannel, codec, rtcp: { host: rtp.host, port: rtp.port + 1 } })));
-    this.arm('olc', 'no OpenLogicalChannelAck');
+    if (!this.fastStartDone && this.txChannel === undefined) {
+      const codec = this.o.codecs.find((c) => !isVideo(c) && theirs.includes(c));
+      if (!codec) return this.fail('no common audio codec');
+      this.txChannel = this.nextChannel++;
+      this.txCodec = codec;
+      const rtp = this.media.rtp;
+      this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.txChannel, codec, rtcp: { host: rtp.host, port: rtp.port + 1 } })));
+      this.arm('olc', 'no OpenLogicalChannelAck');
+    }
+    const video = this.media.video;
+    if (video && this.videoChannel === undefined && !this.ended) {
+      const codec = this.o.codecs.find((c) => isVideo(c) && theirs.includes(c));
+      if (!codec) return;
+      this.videoChannel = this.nextChannel++;
+      this.videoCodec = codec;
+      this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.videoChannel, codec, rtcp: { host: video.host, port: video.port + 1 } })));
+      this.arm('olcVideo', 'no OpenLogicalChannelAck (video)');
+    }
   }
 
   private arm(name: string, reason: string): void {

@@ -7,6 +7,8 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { H323Call, type CallOptions } from './call.js';
+import type { TransportAddressValue } from '../h225/common-types.js';
+import { ipTransport } from '../h225/codec.js';
 
 export interface ListenerOptions {
   readonly host?: string;
@@ -36,6 +38,14 @@ export class H323Listener {
     const a = this.server.address();
     if (a === null || typeof a === 'string') throw new Error('listener not bound');
     return { host: a.address, port: a.port };
+  }
+
+  /**
+   * The callSignalAddress to advertise (RRQ/LCF). `publicHost` replaces a wildcard bind address.
+   */
+  callSignalAddress(publicHost?: string): TransportAddressValue {
+    const a = this.address();
+    return ipTransport(publicHost ?? (a.host === '0.0.0.0' ? '127.0.0.1' : a.host), a.port);
   }
 
   private onConnection(socket: Socket): void {

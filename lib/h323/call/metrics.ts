@@ -5,6 +5,7 @@ export interface CallMetrics {
   readonly calls: Counter<'direction' | 'outcome'>;
   readonly active: Gauge<'direction'>;
   readonly h245: Counter<'direction' | 'type'>;
+  readonly internalErrors: Counter;
 }
 
 const byRegistry = new WeakMap<Registry, CallMetrics>();
@@ -29,6 +30,11 @@ export function callMetrics(registry: Registry): CallMetrics {
       name: 'gw_h245_messages_total',
       help: 'H.245 messages by direction and type (tunnelled or on a separate connection)',
       labelNames: ['direction', 'type'],
+      registers: [registry],
+    }),
+    internalErrors: new Counter({
+      name: 'gw_h323_call_internal_errors_total',
+      help: 'Calls released because handling a message raised an unexpected error (a bug; should stay 0)',
       registers: [registry],
     }),
   };

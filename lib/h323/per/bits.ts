@@ -30,6 +30,16 @@ export class BitWriter {
   writeBits(value: number, n: number): void {
     if (n === 0) return;
     this.ensure(n);
+    if ((this.pos & 7) === 0 && (n === 8 || n === 16)) {
+      const i = this.pos >>> 3;
+      if (n === 8) this.buf[i] = value & 0xff;
+      else {
+        this.buf[i] = (value >>> 8) & 0xff;
+        this.buf[i + 1] = value & 0xff;
+      }
+      this.pos += n;
+      return;
+    }
     let left = n;
     while (left > 0) {
       const free = 8 - (this.pos & 7);
@@ -64,9 +74,46 @@ export class BitWriter {
     for (const b of bytes) this.writeBits(b, 8);
   }
 
+  /** Octets encoded so far (padded), for copying one writer into another. */
+  get byteLength(): number {
+    const len = (this.pos + 7) >>> 3;
+    return len === 0 ? 1 : len;
+  }
+
+  /** Appends another writer's complete encoding (as whole octets) without an intermediate copy. */
+  writeWriter(other: BitWriter): void {
+    const n = other.byteLength;
+    const src = other.buf;
+    if ((this.pos & 7) === 0) {
+      this.ensure(n * 8);
+      // other.buf is zero beyond its bits, so an empty encoding copies one zero octet.
+      this.buf.set(src.subarray(0, n), this.pos >>> 3);
+      this.pos += n * 8;
+      return;
+    }
+    for (let i = 0; i < n; i++) this.writeBits(src[i] ?? 0, 8);
+  }
+
   /** Writes an unsigned integer of `nBytes` octets (may exceed 32 bits, up to 2^53). */
   writeUnsignedBytes(value: number, nBytes: number): void {
     for (let i = nBytes - 1; i >= 0; i--) this.writeBits(Math.floor(value / 2 ** (8 * i)) & 0xff, 8);
+  }
+
+  /** Clears the writer for reuse (the buffer must be zero where bits get OR-ed in). */
+  reset(): void {
+    this.buf.fill(0, 0, (this.pos + 7) >>> 3);
+    this.pos = 0;
+  }
+
+  /** Like toBytes() but without copying: valid only until the writer is reset or written again. */
+  view(): Uint8Array {
+    const len = (this.pos + 7) >>> 3;
+    if (len === 0) {
+      this.ensure(8);
+      this.pos = 8; // one zero octet, as toBytes() gives for an empty encoding
+      return this.buf.subarray(0, 1);
+    }
+    return this.buf.subarray(0, len);
   }
 
   /** The encoding so far padded to whole octets (X.691 10.1.3: an empty encoding is one zero octet). */
@@ -79,9 +126,13 @@ export class BitWriter {
 
 export class BitReader {
   private pos: number;
-  private readonly end: number;
+  private end: number;
 
-  constructor(private readonly buf: Uint8Array, startByte = 0, endByte = buf.length) {
+  private readonly buf: Uint8Array;
+
+  constructor(input: Uint8Array, startByte = 0, endByte = input.length) {
+    // A plain view even for a Buffer, so octets we copy out are plain Uint8Arrays.
+    this.buf = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     this.pos = startByte * 8;
     this.end = endByte * 8;
   }
@@ -94,6 +145,22 @@ export class BitReader {
     return this.end - this.pos;
   }
 
+  /**
+   * Narrows the readable range to end at `endBit` (an open type's content) and returns the
+   * previous end for restore(); decoding inside cannot run past the open type.
+   */
+  narrow(endBit: number): number {
+    const prev = this.end;
+    this.end = endBit;
+    return prev;
+  }
+
+  /** Restores the range saved by narrow() and moves to `posBit` (the open type's end). */
+  restore(prevEnd: number, posBit: number): void {
+    this.end = prevEnd;
+    this.pos = posBit;
+  }
+
   need(bits: number, what: string): void {
     if (bits > this.end - this.pos) throw new PerDecodeError(`truncated: ${what} needs ${bits} bits, ${this.end - this.pos} left`);
   }
@@ -101,6 +168,12 @@ export class BitReader {
   readBits(n: number): number {
     if (n === 0) return 0;
     this.need(n, 'field');
+    if ((this.pos & 7) === 0 && (n === 8 || n === 16)) {
+      // Aligned octet fast path (lengths, ranges of 256 and 64K, characters).
+      const i = this.pos >>> 3;
+      this.pos += n;
+      return n === 8 ? this.buf[i]! : (this.buf[i]! << 8) | this.buf[i + 1]!;
+    }
     let value = 0;
     let left = n;
     while (left > 0) {

@@ -6,8 +6,7 @@
 import type { AnySchema, CharStringSchema } from './schema.js';
 
 /**
- * Extension bookkeeping kept on a decoded SEQUENCE value (non-enumerable, so deep equality in
- * tests and JSON output ignore it). It lets a received message re-encode byte-exact: PER writes
+ * Extension bookkeeping for a decoded SEQUENCE value. It lets a received message re-encode byte-exact: PER writes
  * the extension bitmap with as many bits as the *sender's* schema version has additions, and
  * additions we do not know are written back from their open-type bytes.
  */
@@ -18,14 +17,19 @@ export interface ExtensionInfo {
   readonly unknown: ReadonlyMap<number, Uint8Array>;
 }
 
-export const EXTENSIONS: unique symbol = Symbol('per.extensions');
+/**
+ * Kept in a WeakMap rather than on the value: a lookup miss (the common case) is cheap, the
+ * value stays a plain object for deep equality and JSON, and a copy ({ ...v }) drops it, as it
+ * should once the value is no longer the received one.
+ */
+const extensionInfos = new WeakMap<object, ExtensionInfo>();
 
 export function extensionInfo(value: object): ExtensionInfo | undefined {
-  return (value as { [EXTENSIONS]?: ExtensionInfo })[EXTENSIONS];
+  return extensionInfos.get(value);
 }
 
 export function attachExtensionInfo(value: object, info: ExtensionInfo): void {
-  Object.defineProperty(value, EXTENSIONS, { value: info, enumerable: false, configurable: true, writable: false });
+  extensionInfos.set(value, info);
 }
 
 export interface CharInfo {
@@ -36,6 +40,8 @@ export interface CharInfo {
   /** Code point -> allowed; undefined = every code point below 2^bits. */
   readonly allowed?: ReadonlySet<number>;
   readonly maxCode: number;
+  /** Encoder table: code point -> value to send (index or code), -1 when not permitted; undefined = code as is up to maxCode. */
+  readonly codeToValue?: Int32Array;
 }
 
 const PRINTABLE = " '()+,-./0123456789:=?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -83,7 +89,10 @@ export function charInfo(s: CharStringSchema): CharInfo {
     const maxCode = codes[codes.length - 1] ?? 0;
     const allowed = new Set(codes);
     // Characters go as their own codes when the largest fits in `bits`, else as indexes (27.5.4).
-    info = maxCode <= 2 ** bits - 1 ? { bits, allowed, maxCode } : { bits, indexed: codes, allowed, maxCode };
+    const codeToValue = new Int32Array(maxCode + 1).fill(-1);
+    const direct = maxCode <= 2 ** bits - 1;
+    codes.forEach((c, i) => (codeToValue[c] = direct ? c : i));
+    info = direct ? { bits, allowed, maxCode, codeToValue } : { bits, indexed: codes, allowed, maxCode, codeToValue };
   }
   charInfoCache.set(s, info);
   return info;
@@ -143,16 +152,32 @@ export function minBits(s: AnySchema, seen: Set<AnySchema> = new Set()): number 
 
 /** Number of bits needed for values 0..n (n >= 0). */
 export function bitsFor(n: number): number {
-  let b = 0;
+  if (n < 0x100000000) return 32 - Math.clz32(n);
+  let b = 32;
   while (2 ** b <= n) b++;
   return b;
 }
 
 /** Number of octets needed for the unsigned value n (at least 1). */
 export function octetsFor(n: number): number {
-  let k = 1;
+  if (n < 0x100) return 1;
+  if (n < 0x10000) return 2;
+  if (n < 0x1000000) return 3;
+  let k = 4;
   while (n >= 2 ** (8 * k)) k++;
   return k;
+}
+
+const altIndexCache = new WeakMap<object, Map<string, number>>();
+
+/** name -> index of a CHOICE's root (or extension) alternatives, built once per schema. */
+export function altIndex(key: object, alts: readonly { readonly name: string }[]): Map<string, number> {
+  let m = altIndexCache.get(key);
+  if (!m) {
+    m = new Map(alts.map((a, i) => [a.name, i]));
+    altIndexCache.set(key, m);
+  }
+  return m;
 }
 
 export const K64 = 65536;

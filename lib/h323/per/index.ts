@@ -3,4 +3,4 @@ export * from './schema.js';
 export { encode } from './encode.js';
 export { decode, type DecodeOptions } from './decode.js';
 export { PerDecodeError, PerEncodeError } from './errors.js';
-export { EXTENSIONS, extensionInfo, type ExtensionInfo } from './common.js';
+export { extensionInfo, type ExtensionInfo } from './common.js';

@@ -22,23 +22,29 @@ export interface RasMetrics {
 
 const cache = new WeakMap<Registry, RasMetrics>();
 
+/** Reuses a metric already on the registry (e.g. registered by another copy of this module). */
+function reuse<T>(registry: Registry, name: string, create: () => T): T {
+  const existing = registry.getSingleMetric(name);
+  return existing ? (existing as unknown as T) : create();
+}
+
 export function rasMetrics(registry: Registry = metricsRegistry()): RasMetrics {
   const existing = cache.get(registry);
   if (existing) return existing;
   const registers = [registry];
   const m: RasMetrics = {
-    messages: new Counter({ name: 'gw_ras_messages_total', help: 'H.225 RAS messages by direction and type', labelNames: ['direction', 'type'], registers }),
-    lrqAnswerSeconds: new Histogram({
+    messages: reuse(registry, 'gw_ras_messages_total', () => new Counter({ name: 'gw_ras_messages_total', help: 'H.225 RAS messages by direction and type', labelNames: ['direction', 'type'], registers })),
+    lrqAnswerSeconds: reuse(registry, 'gw_ras_lrq_answer_seconds', () => new Histogram({
       name: 'gw_ras_lrq_answer_seconds',
       help: 'Time from an LRQ arriving to our LCF/LRJ leaving',
       labelNames: ['result'],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
-    }),
-    rejects: new Counter({ name: 'gw_ras_rejects_total', help: 'RAS rejects sent or received, by message type and reason', labelNames: ['direction', 'type', 'reason'], registers }),
-    malformed: new Counter({ name: 'gw_ras_malformed_total', help: 'Undecodable RAS datagrams (dropped)', labelNames: ['component'], registers }),
-    refused: new Counter({ name: 'gw_ras_refused_total', help: 'RAS datagrams refused before lookup', labelNames: ['cause'], registers }),
-    timeouts: new Counter({ name: 'gw_ras_timeouts_total', help: 'RAS requests unanswered after all retries', labelNames: ['type'], registers }),
+    })),
+    rejects: reuse(registry, 'gw_ras_rejects_total', () => new Counter({ name: 'gw_ras_rejects_total', help: 'RAS rejects sent or received, by message type and reason', labelNames: ['direction', 'type', 'reason'], registers })),
+    malformed: reuse(registry, 'gw_ras_malformed_total', () => new Counter({ name: 'gw_ras_malformed_total', help: 'Undecodable RAS datagrams (dropped)', labelNames: ['component'], registers })),
+    refused: reuse(registry, 'gw_ras_refused_total', () => new Counter({ name: 'gw_ras_refused_total', help: 'RAS datagrams refused before lookup', labelNames: ['cause'], registers })),
+    timeouts: reuse(registry, 'gw_ras_timeouts_total', () => new Counter({ name: 'gw_ras_timeouts_total', help: 'RAS requests unanswered after all retries', labelNames: ['type'], registers })),
   };
   cache.set(registry, m);
   return m;

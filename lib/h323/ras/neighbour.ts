@@ -79,7 +79,8 @@ export class NeighbourResponder {
   /** Binds the socket; resolves with the bound address (port 0 picks a free port). */
   start(): Promise<HostPort> {
     return new Promise((resolve, reject) => {
-      const s = createSocket('udp4');
+      // A larger receive buffer rides out bursts (GnuGk retries, floods) while a lookup runs.
+      const s = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
       this.socket = s;
       s.once('error', reject);
       s.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
@@ -194,27 +195,32 @@ export class NeighbourResponder {
     const timeoutMs = this.opts.lookupTimeoutMs ?? 3000;
     const ripAfter = this.opts.ripAfterMs ?? 250;
     let settled = false;
-    const ripTimer = setTimeout(() => {
-      this.timers.delete(ripTimer);
+    // One timer at a time per lookup (most lookups finish before the first fires): first the RIP
+    // deadline, then the give-up deadline for the time that is left.
+    let timer: NodeJS.Timeout | undefined;
+    const giveUp = (): void => {
+      this.timers.delete(timer!);
+      ctl.abort();
+      finish({ result: 'notFound', reason: 'resourceUnavailable' });
+    };
+    const sendRip = (): void => {
+      this.timers.delete(timer!);
       if (settled) return;
       const bytes = encodeRas(ras('requestInProgress', { requestSeqNum: lrq.requestSeqNum, delay: Math.min(65535, Math.max(1, timeoutMs)) }));
       this.metrics.messages.inc({ direction: 'out', type: 'requestInProgress' });
       this.send(bytes, replyTo);
-    }, ripAfter);
-    const giveUp = setTimeout(() => {
-      this.timers.delete(giveUp);
-      ctl.abort();
-      finish({ result: 'notFound', reason: 'resourceUnavailable' });
-    }, timeoutMs);
-    this.timers.add(ripTimer);
-    this.timers.add(giveUp);
+      timer = setTimeout(giveUp, Math.max(0, timeoutMs - ripAfter));
+      this.timers.add(timer);
+    };
+    timer = ripAfter < timeoutMs ? setTimeout(sendRip, ripAfter) : setTimeout(giveUp, timeoutMs);
+    this.timers.add(timer);
     const finish = (answer: LocationAnswer): void => {
       if (settled) return;
       settled = true;
-      clearTimeout(ripTimer);
-      clearTimeout(giveUp);
-      this.timers.delete(ripTimer);
-      this.timers.delete(giveUp);
+      if (timer) {
+        clearTimeout(timer);
+        this.timers.delete(timer);
+      }
       this.inFlight.delete(ctl);
       this.pending.delete(key);
       if (!this.socket) return;

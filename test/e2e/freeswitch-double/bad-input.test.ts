@@ -184,6 +184,30 @@ describe('FreeSWITCH double: bad input and faults', function () {
     expect((await sip(invite({ callId: 'c3', ua: 'drachtio-fsmrf:1', esl: '127.0.0.1:9', sdp: g729 }))).status).to.equal(488);
   });
 
+  it('SIP over TCP: answers on the same port, survives a garbage stream', async () => {
+    const junk = net.connect(fs.sipPort, '127.0.0.1');
+    junk.on('error', () => undefined);
+    junk.write('x'.repeat(70 * 1024));
+    await new Promise<void>((r) => junk.once('close', () => r()));
+    const s = net.connect(fs.sipPort, '127.0.0.1');
+    s.on('error', () => undefined);
+    const reply = new Promise<SipMsg>((resolve) => {
+      let buf = '';
+      s.on('data', (d: Buffer) => {
+        buf += d.toString();
+        if (buf.includes('\r\n\r\n')) resolve(parseSip(buf));
+      });
+    });
+    s.write([
+      `OPTIONS sip:drachtio@127.0.0.1:${fs.sipPort};transport=tcp SIP/2.0`, 'Via: SIP/2.0/TCP 127.0.0.1:5999;branch=z9hG4bKt1',
+      'From: <sip:x@127.0.0.1>;tag=1', 'To: <sip:drachtio@127.0.0.1>', 'Call-ID: t1', 'CSeq: 1 OPTIONS', 'Content-Length: 0', '', '',
+    ].join('\r\n'));
+    const m = await reply;
+    s.destroy();
+    expect(m.status).to.equal(200);
+    expect(fs.problems.some((p) => p.includes('oversized SIP over TCP'))).to.equal(true);
+  });
+
   it('SIP: hangs up with a BYE when the outbound ESL target is unreachable', async () => {
     const dead = await freePort();
     const s = dgram.createSocket('udp4');
@@ -201,6 +225,27 @@ describe('FreeSWITCH double: bad input and faults', function () {
     expect(msgs[0]!.body).to.contain('RTP/SAVP'); // 3pcc offer (F2)
     expect(m.headers.find(([k]) => k === 'Reason')?.[1]).to.contain('DESTINATION_OUT_OF_ORDER');
     expect(fs.channelInfo()[0]!.state).to.equal('hangup');
+  });
+});
+
+describe('FreeSWITCH double: HEARTBEAT', () => {
+  it('sends HEARTBEAT events with session counts to subscribers only', async () => {
+    const fs = await FreeSwitchDouble.start({ eslPassword: 'ClueCon', sipPort: 0, eslPort: 0, heartbeatMs: 50, maxSessions: 42 });
+    const quiet = await authed(fs.eslPort);
+    const c = await authed(fs.eslPort);
+    try {
+      c.send('event json HEARTBEAT\n\n');
+      expect(await c.next()).to.contain('+OK event listener enabled json');
+      const hb = JSON.parse(body(await c.next())) as Record<string, string>;
+      expect(hb).to.include({ 'Event-Name': 'HEARTBEAT', 'Max-Sessions': '42', 'Session-Count': '0' });
+      // the unsubscribed client got nothing: its next message is the reply to this command
+      quiet.send('api version\n\n');
+      expect(await quiet.next()).to.contain('api/response');
+    } finally {
+      c.socket.destroy();
+      quiet.socket.destroy();
+      await fs.stop();
+    }
   });
 });
 
@@ -224,7 +269,12 @@ describe('FreeSWITCH double: conferences through drachtio-fsmrf', function () {
     expect(await c1.getSize()).to.equal(2);
     const info = lab.fs!.conferenceInfo().find((c) => c.name === c2.name)!;
     expect(info.maxMembers).to.equal(3);
-    await ep.destroy();
-    for (const c of [c1, c2]) await ms.api(`uuid_kill ${c.endpoint.uuid}`);
+    // ep is a 3pcc leg ACKed recvonly like the control legs: in a conference its hangup would
+    // never run (F1), so all three are killed.
+    for (const uuid of [ep.uuid, c1.endpoint.uuid, c2.endpoint.uuid]) expect(await ms.api(`uuid_kill ${uuid}`)).to.equal('+OK\n');
+    await lab.app.stop();
+    await lab.fs!.idle();
+    expect(lab.fs!.channelInfo().every((c) => c.state === 'hangup')).to.equal(true);
+    expect(lab.fs!.conferenceInfo()).to.deep.equal([]);
   });
 });

@@ -108,4 +108,24 @@ describe('FreeSWITCH double: golden transcripts (play, conf, bridge)', function 
     expect(chA!.rtp.relayedTx).to.be.greaterThan(0).and.at.most(chB!.rtp.rxPackets);
     expect(chB!.rtp.relayedTx).to.be.greaterThan(0).and.at.most(chA!.rtp.rxPackets);
   });
+
+  it('bridge with transcoding: PCMA caller <-> PCMU caller, each gets its own law', async () => {
+    lab = await startLab();
+    const a = caller(lab, { user: 'bridge', scenario: 'caller-bye', holdMs: 3000 });
+    await lab.app.firstBridgeLeg();
+    const b = caller(lab, { user: 'bridge', scenario: 'caller-wait-bye', codec: 'PCMU' });
+    await lab.app.finished('bridge');
+    sippOk(await a);
+    sippOk(await b);
+    if (!lab.fs) return;
+    const [chA, chB] = callers(lab);
+    expect([chA!.codec, chB!.codec]).to.deep.equal(['PCMA', 'PCMU']);
+    expect(chA!.rtp.rxPayloadTypes).to.deep.equal({ 8: PCAP_PACKETS });
+    expect(chB!.rtp.rxPayloadTypes).to.deep.equal({ 0: PCAP_PACKETS });
+    expect(chA!.rtp.relayedTx).to.be.greaterThan(0);
+    expect(chB!.rtp.relayedTx).to.be.greaterThan(0);
+    // only the leg's own law went out on each side
+    expect(Object.keys(chA!.rtp.txPayloadTypes)).to.deep.equal(['8']);
+    expect(Object.keys(chB!.rtp.txPayloadTypes)).to.deep.equal(['0']);
+  });
 });

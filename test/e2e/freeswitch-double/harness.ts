@@ -10,6 +10,7 @@ import { startDrachtioTarget, type DrachtioTarget } from '../../lab/drachtio-tar
 import { FreeSwitchDouble } from '../../lab/freeswitch-double/double.js';
 import { EslTap } from '../../lab/freeswitch-double/esl-tap.js';
 import { writePcmaPcap } from '../../lab/freeswitch-double/pcap.js';
+import { STATIC_PT, type G711 } from '../../lab/freeswitch-double/rtp.js';
 import { startScenarioApp, type ScenarioApp } from '../../lab/freeswitch-double/scenario-app.js';
 import { runSipp, type SippResult } from '../../lab/sipp.js';
 import { freePort } from '../../lab/ports.js';
@@ -40,7 +41,9 @@ export interface Lab {
   tap: EslTap;
   app: ScenarioApp;
   workDir: string;
+  /** PCMA pcap; `pcapFor('PCMU')` for the other law. */
   pcap: string;
+  pcapFor(codec: G711): string;
   stop(): Promise<void>;
 }
 
@@ -80,16 +83,19 @@ export async function startLab(o: { fileDurationMs?: number; confDestroyFallback
   const workDir = mkdtempSync(join(tmpdir(), 'fs-double-'));
   const pcap = join(workDir, 'pcma.pcap');
   writePcmaPcap(pcap, { packets: PCAP_PACKETS });
+  const pcmu = join(workDir, 'pcmu.pcap');
+  writePcmaPcap(pcmu, { packets: PCAP_PACKETS, codec: 'PCMU' });
   const a = app;
   const t = tap;
   return {
     drachtio, fs, tap: t, app: a, workDir, pcap,
+    pcapFor: (codec) => (codec === 'PCMU' ? pcmu : pcap),
     async stop(): Promise<void> {
+      // Golden tests wait for the ESL connections to close themselves before comparing; here
+      // whatever is still open is torn down.
       await a.stop();
-      await t.idle();
-      await fs?.idle();
-      await t.stop();
       await fs?.stop();
+      await t.stop();
       await drachtio.stop();
       rmSync(workDir, { recursive: true, force: true });
     },
@@ -97,8 +103,12 @@ export async function startLab(o: { fileDurationMs?: number; confDestroyFallback
 }
 
 /** Run a SIPp caller (caller-bye / caller-wait-bye) against the drachtio target. */
-export async function caller(lab: Lab, o: { user: string; scenario: 'caller-bye' | 'caller-wait-bye'; holdMs?: number }): Promise<SippResult> {
-  const xml = readFileSync(fixture('freeswitch', 'sipp', `${o.scenario}.xml`), 'utf8').replaceAll('@PCAP@', lab.pcap);
+export async function caller(
+  lab: Lab, o: { user: string; scenario: 'caller-bye' | 'caller-wait-bye'; holdMs?: number; codec?: G711 },
+): Promise<SippResult> {
+  const codec = o.codec ?? 'PCMA';
+  const xml = readFileSync(fixture('freeswitch', 'sipp', `${o.scenario}.xml`), 'utf8')
+    .replaceAll('@PCAP@', lab.pcapFor(codec)).replaceAll('@PT@', String(STATIC_PT[codec])).replaceAll('@CODEC@', codec);
   const file = join(lab.workDir, `${o.scenario}-${o.user}-${Date.now()}.xml`);
   writeFileSync(file, xml);
   const mediaPort = await freePort();

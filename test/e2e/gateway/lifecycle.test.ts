@@ -21,7 +21,7 @@ describe('gateway lifecycle', function () {
     let d = await DrachtioDouble.start({ secret, sipHost: '127.0.0.1', sipPort: 0, controlPort: 0, transports: ['udp'] });
     const { controlPort, sipPort } = d;
     const gw = await startGateway({
-      config: { drachtio: { host: '127.0.0.1', port: controlPort, retryMaxDelayMs: 300 } },
+      config: { drachtio: { host: '127.0.0.1', port: controlPort, retryMaxDelayMs: 300 }, policy: { enabled: false } },
       env: { DRACHTIO_SECRET: secret },
     });
     try {
@@ -63,7 +63,8 @@ describe('gateway lifecycle', function () {
       target = await startDrachtioTarget();
       uas = await startSippUas();
       gw = await startGateway({
-        config: { drachtio: { host: target.host, port: target.port }, dialPlan: [{ prefix: '', sipTarget: `sip:\${user}@127.0.0.1:${uas.port}` }] },
+        config: { drachtio: { host: target.host, port: target.port },
+        policy: { enabled: false }, dialPlan: [{ prefix: '', sipTarget: `sip:\${user}@127.0.0.1:${uas.port}` }] },
         env: { DRACHTIO_SECRET: target.secret },
       });
       await gw.waitForOutput(/connected to drachtio-server/);

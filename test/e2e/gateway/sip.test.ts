@@ -22,6 +22,7 @@ describe('gateway on the wire (SIPp through drachtio)', function () {
     gw = await startGateway({
       config: {
         drachtio: { host: target.host, port: target.port },
+        policy: { enabled: false },
         // SIPp's default Request-URI user is 'service'; anything else has no route.
         dialPlan: [{ prefix: 'service', sipTarget: `sip:\${user}@127.0.0.1:${uas.port}` }],
       },

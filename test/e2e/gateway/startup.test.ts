@@ -12,7 +12,7 @@ describe('gateway start-up: bad configuration', function () {
   });
 
   it('refuses to start without a drachtio secret and says where to put one', async () => {
-    const { code, output } = await gatewayExit({});
+    const { code, output } = await gatewayExit({ policy: { enabled: false } });
     expect(code).to.equal(2);
     expect(output).to.include('DRACHTIO_SECRET: no drachtio secret');
   });

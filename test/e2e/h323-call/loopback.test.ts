@@ -7,6 +7,9 @@
 import { expect } from 'chai';
 import { once } from 'node:events';
 import { H323Endpoint, type EndpointCall, type EndpointOptions } from '../../lab/h323-endpoint/endpoint.js';
+import { dial, dialTransport, H323Listener, type MediaInfo } from '../../../lib/h323/call/index.js';
+import type { Codec } from '../../../lib/h323/h245/messages.js';
+import { isolatedRegistry } from '../../../lib/metrics/registry.js';
 
 async function pair(a: EndpointOptions, b: EndpointOptions): Promise<{ caller: H323Endpoint; callee: H323Endpoint; port: number }> {
   const callee = new H323Endpoint(b);
@@ -100,7 +103,12 @@ describe('h323 loopback calls (two test endpoints)', function () {
 
   it('separate H.245 TCP connection (no tunnelling, no fastStart): media and DTMF', async () => {
     const { out, inc } = await setup({ fastStart: false, tunnel: false, rtpPackets: 5, rtpIntervalMs: 5 }, { fastStart: false, tunnel: false, rtpPackets: 5, rtpIntervalMs: 5 });
+    await connected(out);
+    // Sent before the H.245 connection exists: queued and delivered once it is up.
+    expect(out.call.sendDtmf('0')).to.equal(true);
     await Promise.all([media(out), media(inc)]);
+    expect(await dtmf(inc, 1)).to.equal('0');
+    inc.dtmf.length = 0;
     expect(out.call.tunnelling).to.equal(false);
     expect(inc.call.tunnelling).to.equal(false);
     expect(out.media!.via).to.equal('h245');
@@ -128,6 +136,52 @@ describe('h323 loopback calls (two test endpoints)', function () {
     const r = await out.done;
     expect(r).to.include({ cause: 17, by: 'remote' });
     expect(out.call.state).to.equal('released');
+  });
+
+  it('dials the callSignalAddress a listener advertises (as carried in LCF/ACF)', async () => {
+    const callee = new H323Endpoint({});
+    await callee.listen(0);
+    const registry = isolatedRegistry();
+    const incoming = nextCall(callee);
+    const call = dialTransport(callee.listenerAddress()!, { codecs: ['PCMA'], media: { rtp: { host: '127.0.0.1', port: 41000 } }, registry });
+    eps.push(callee);
+    await once(call, 'connected');
+    const inc = await incoming;
+    expect(inc.call.direction).to.equal('incoming');
+    const released = once(call, 'released');
+    call.hangup();
+    await Promise.all([released, inc.done]);
+  });
+
+  it('video: H.264 channels open both ways over tunnelled H.245 next to the audio ones', async () => {
+    const registry = isolatedRegistry();
+    const codecs: Codec[] = ['PCMU', 'H264'];
+    let calleeVideo!: Promise<unknown[]>;
+    const listener = new H323Listener({
+      host: '127.0.0.1',
+      port: 0,
+      callOptions: { codecs, fastStart: false, registry, media: { rtp: { host: '127.0.0.1', port: 30000 }, video: { host: '127.0.0.1', port: 30100 } } },
+      onCall: (c) => {
+        calleeVideo = once(c, 'video');
+        c.answer();
+      },
+    });
+    const { port } = await listener.listen();
+    try {
+      const call = dial({ codecs, fastStart: false, registry, host: '127.0.0.1', port, media: { rtp: { host: '127.0.0.1', port: 31000 }, video: { host: '127.0.0.1', port: 31100 } } });
+      const [[audio], [video]] = (await Promise.all([once(call, 'media'), once(call, 'video')])) as [[MediaInfo], [MediaInfo]];
+      expect(audio).to.include({ codec: 'PCMU', via: 'h245' });
+      expect(audio.remoteRtp.port).to.equal(30000);
+      expect(video.codec).to.equal('H264');
+      expect(video.remoteRtp.port).to.equal(30100);
+      const [theirs] = (await calleeVideo) as [MediaInfo];
+      expect(theirs.remoteRtp.port).to.equal(31100);
+      const released = once(call, 'released');
+      call.hangup();
+      await released;
+    } finally {
+      await listener.close();
+    }
   });
 
   it('no listener: the dialled call is released with cause 27', async () => {

@@ -155,7 +155,7 @@ class Channel {
   cseq = randomInt(1000, 100000);
   localSdp = '';
   breakTimer?: NodeJS.Timeout;
-  parked = false;
+  okTimer?: NodeJS.Timeout;
   constructor(
     readonly callId: string,
     readonly remoteTag: string,
@@ -178,7 +178,7 @@ class Channel {
   info(): ChannelInfo {
     const i: ChannelInfo = {
       uuid: this.uuid, callId: this.callId, is3pcc: this.is3pcc, recvonly: this.recvonly, codec: this.codec,
-      localRtpPort: this.rtp.port, rtp: { ...this.rtp.counters, rxPayloadTypes: { ...this.rtp.counters.rxPayloadTypes } },
+      localRtpPort: this.rtp.port, rtp: { ...this.rtp.counters, rxPayloadTypes: { ...this.rtp.counters.rxPayloadTypes }, txPayloadTypes: { ...this.rtp.counters.txPayloadTypes } },
       state: this.state,
     };
     if (this.rtp.remote) i.remoteRtp = { ...this.rtp.remote };
@@ -192,6 +192,7 @@ class Conference {
   readonly uuid = newUuid();
   readonly members = new Map<number, Channel>();
   maxMembers = 0; // 0 = unlimited
+  ended = false;
   constructor(readonly name: string) {}
 }
 
@@ -318,6 +319,14 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
   }
   get connectionCount(): number {
     return this.conns.size;
+  }
+
+  /**
+   * Fault injection: reset every ESL connection of `kind` (default both) abruptly, as when
+   * FreeSWITCH's event socket goes away. Channels whose outbound socket is cut are hung up (BYE).
+   */
+  dropConnections(kind?: 'inbound' | 'outbound'): void {
+    for (const c of [...this.conns]) if (!kind || c.kind === kind) c.socket.resetAndDestroy();
   }
 
   /** Resolves once no ESL connection (inbound or outbound) is open. */
@@ -635,6 +644,7 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
   // ------------------------------------------------------------ application execution
 
   private pump(ch: Channel): void {
+    if (this.stopped) return;
     while (ch.state === 'active' && ch.queue.length > 0) {
       if (ch.running) {
         // Inside conference or bridge FreeSWITCH parses queued messages (nested execution), except
@@ -671,7 +681,7 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
         const cause = q.arg.trim() || 'NORMAL_CLEARING';
         ch.answerState = 'hangup';
         this.execEvent(ch, 'CHANNEL_EXECUTE_COMPLETE', r, '_none_');
-        this.hangup(ch, cause, { sendBye: true, viaApp: true });
+        this.hangup(ch, cause, { sendBye: true });
         return;
       }
       case 'set':
@@ -690,6 +700,12 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
         delete ch.vars[q.arg.trim()];
         complete('_none_');
         return;
+      case 'send_dtmf': {
+        const [digits = '', dur] = q.arg.trim().split('@');
+        ch.rtp.sendDtmf(digits, Number(dur) || 100);
+        complete('_none_');
+        return;
+      }
       case 'answer':
       case 'pre_answer':
       case 'ring_ready':
@@ -838,11 +854,14 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
       if (ch.state === 'active') complete(resp);
       const fields = this.memberFields(ch, c, 'del-member');
       ch.conf = undefined;
+      // endconf: the conference ends when the last member carrying that flag leaves. It is gone for
+      // api commands at once; its events follow the del-member.
+      const endconfGone = flags.includes('endconf') && [...c.members.values()].every((x) => !x.conf?.flags.includes('endconf'));
+      const ending = c.members.size === 0 || endconfGone;
+      if (ending && this.confs.get(c.name) === c) this.confs.delete(c.name);
       const finish = (): void => {
         this.publish(fields);
-        // endconf: the conference ends when the last member carrying that flag leaves.
-        const endconfGone = flags.includes('endconf') && [...c.members.values()].every((x) => !x.conf?.flags.includes('endconf'));
-        if (c.members.size === 0 || endconfGone) this.endConference(c);
+        if (ending) this.endConference(c);
       };
       // mod_conference notices a hung-up member on its own thread: the recording shows del-member
       // ~50 ms after the hangup, after the app's next command. A kicked member leaves at once.
@@ -859,8 +878,9 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
   }
 
   private endConference(conf: Conference): void {
-    if (this.confs.get(conf.name) !== conf) return;
-    this.confs.delete(conf.name);
+    if (conf.ended) return;
+    conf.ended = true;
+    if (this.confs.get(conf.name) === conf) this.confs.delete(conf.name);
     for (const ch of [...conf.members.values()]) ch.conf?.done();
     this.publish(this.confFields(conf, 'conference-destroy'));
   }
@@ -875,7 +895,7 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
       for (const s of stops) s();
       // Lengths of what the double played (wall clock), not a quality measurement.
       const played = Date.now() - started;
-      if (this.confs.get(conf.name) === conf) {
+      if (!conf.ended) {
         this.publish(this.confFields(conf, 'play-file-done', {
           seconds: String(Math.round(played / 1000)), milliseconds: String(played), samples: String(played * 8), File: file,
         }));
@@ -923,12 +943,20 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
         this.unbridge(ch);
         return '+OK\n';
       }
+      case 'uuid_send_dtmf': {
+        const ch = this.channels.get(a[0] ?? '');
+        if (!ch) return '-ERR No such channel!\n';
+        const [digits = '', dur] = (a[1] ?? '').split('@');
+        ch.rtp.sendDtmf(digits, Number(dur) || 100);
+        return '+OK Success\n';
+      }
       case 'uuid_set_media_stats':
         return this.channels.has(a[0] ?? '') ? '+OK:\n' : '-ERR No such channel!\n';
       case 'uuid_dump': {
         const ch = this.channels.get(a[0] ?? '');
         if (!ch) return '-ERR No such channel!\n';
-        return Object.entries(this.chFields(ch, 'CHANNEL_DATA')).map(([k, v]) => `${k}: ${v}`).join('\n') + '\n';
+        // URL-encoded values, as FreeSWITCH writes them (fsmrf decodes each one).
+        return Object.entries(this.chFields(ch, 'CHANNEL_DATA')).map(([k, v]) => `${k}: ${urlEncodeValue(v)}`).join('\n') + '\n';
       }
       case 'uuid_setvar': {
         const ch = this.channels.get(a[0] ?? '');
@@ -1065,13 +1093,14 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
 
   // ------------------------------------------------------------ hangup
 
-  private hangup(ch: Channel, cause: string, o: { sendBye: boolean; viaApp?: boolean }): void {
-    if (ch.state !== 'active') return;
+  private hangup(ch: Channel, cause: string, o: { sendBye: boolean }): void {
+    if (ch.state !== 'active' || this.stopped) return;
     const wasBusy = !!ch.conf || !!ch.bridgedTo;
     const r = ch.running;
     ch.running = undefined;
     ch.queue = [];
     if (ch.breakTimer) clearTimeout(ch.breakTimer);
+    this.cancel(ch.okTimer);
     ch.vars.hangup_cause = cause;
     if (r && r.app === 'playback') r.stop?.('hangup');
     ch.answerState = 'hangup';
@@ -1108,6 +1137,7 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
   // ------------------------------------------------------------ SIP
 
   private sipOut(m: SipMsg, peer: SipPeer): void {
+    if (this.stopped) return;
     this.sipLog.push({ dir: 'out', startLine: m.method ? `${m.method} ${m.uri} SIP/2.0` : `SIP/2.0 ${m.status} ${m.reason}`, callId: hdr(m, 'call-id') ?? '', at: Date.now() });
     this.sip.send(m, peer);
   }
@@ -1148,7 +1178,11 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
           return;
         }
         if (ch) {
-          // re-INVITE: answer with the current local SDP
+          // re-INVITE (fsmrf Endpoint#modify): a new remote SDP updates remote media and codec
+          if (m.body.trim() && !this.applyRemoteSdp(ch, m.body, true)) {
+            this.respond(m, peer, 488, 'Not Acceptable Here');
+            return;
+          }
           this.respond(m, peer, 200, 'OK', { headers: this.okHeaders(), body: ch.localSdp });
           return;
         }
@@ -1157,6 +1191,7 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
       case 'ACK':
         if (ch && !ch.acked) {
           ch.acked = true;
+          this.cancel(ch.okTimer);
           if (m.body.trim()) this.applyAck(ch, m.body);
         }
         return;
@@ -1251,12 +1286,54 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
       delete ch.vars.remote_media_ip;
       delete ch.vars.remote_media_port;
     }
+    rtp.onDtmf = (digit, duration) => {
+      if (ch.state === 'active') this.publish(this.chFields(ch, 'DTMF', { 'DTMF-Digit': digit, 'DTMF-Duration': String(duration), 'DTMF-Source': 'RTP' }));
+    };
     this.channels.set(ch.uuid, ch);
     this.byCallId.set(callId, ch);
     this.sessionsSinceStartup++;
     this.respond(m, peer, 200, 'OK', { toTag: ch.localTag, headers: this.okHeaders(), body: ch.localSdp });
+    if (peer.transport === 'udp') this.retransmitOk(ch, m, peer, 500);
     this.emit('channel', ch.info());
     this.connectOutbound(ch, target[1]!, Number(target[2]));
+  }
+
+  /** RFC 3261 13.3.1.4: over UDP the 2xx is resent (T1 doubling, capped at T2) until the ACK, for 64*T1. */
+  private retransmitOk(ch: Channel, invite: SipMsg, peer: SipPeer, interval: number, elapsed = 0): void {
+    ch.okTimer = this.later(interval, () => {
+      if (ch.acked || ch.state !== 'active') return;
+      if (elapsed + interval >= 32_000) {
+        this.problem(`no ACK for ${ch.callId}; hanging up`);
+        this.hangup(ch, 'RECOVERY_ON_TIMER_EXPIRE', { sendBye: true });
+        return;
+      }
+      this.respond(invite, peer, 200, 'OK', { toTag: ch.localTag, headers: this.okHeaders(), body: ch.localSdp });
+      this.retransmitOk(ch, invite, peer, Math.min(interval * 2, 4000), elapsed + interval);
+    });
+  }
+
+  /** Offer in a re-INVITE: pick PCMU/PCMA, take the remote address, answer from the same port. */
+  private applyRemoteSdp(ch: Channel, body: string, offer: boolean): boolean {
+    const sdp = parseSdp(body);
+    const media = sdp.media.find((x) => x.proto === 'RTP/AVP' && x.port > 0) ?? sdp.media[0];
+    const pick = media?.pts.map((pt) => codecOf(media, pt)).find((n) => n === 'PCMU' || n === 'PCMA') as G711 | undefined;
+    if (!media || !pick) return false;
+    ch.rtp.codec = pick;
+    ch.rtp.pt = STATIC_PT[pick];
+    const te = [...media.rtpmap.entries()].find(([, n]) => n === 'TELEPHONE-EVENT');
+    if (te) ch.rtp.dtmfPt = te[0];
+    ch.recvonly = sdp.sessionRecvonly || media.recvonly;
+    const addr = media.address ?? sdp.sessionAddress;
+    if (addr) {
+      ch.rtp.remote = { address: addr, port: media.port };
+      Object.assign(ch.vars, { remote_media_ip: addr, remote_media_port: String(media.port) });
+    }
+    Object.assign(ch.vars, { switch_r_sdp: body, read_codec: pick, write_codec: pick, rtp_use_codec_name: pick });
+    if (offer) {
+      ch.localSdp = this.answerSdp(ch.rtp.port, pick, ch.rtp.dtmfPt);
+      ch.vars.rtp_local_sdp_str = ch.localSdp;
+    }
+    return true;
   }
 
   private applyAck(ch: Channel, body: string): void {

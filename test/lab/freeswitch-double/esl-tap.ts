@@ -49,6 +49,7 @@ export class EslTap extends EventEmitter<{ closed: [number] }> {
   private outboundTarget?: { host: string; port: number };
   private nextId = 0;
   private readonly open = new Set<net.Socket>();
+  private readonly pairs = new Map<number, net.Socket[]>();
 
   private constructor(private readonly o: EslTapOptions) {
     super();
@@ -92,6 +93,7 @@ export class EslTap extends EventEmitter<{ closed: [number] }> {
     const id = this.nextId++;
     const other = net.connect(to.port, to.host);
     const [app, fs] = kind === 'inbound' ? [accepted, other] : [other, accepted];
+    this.pairs.set(id, [app, fs]);
     const commands = new EslCommandParser();
     const messages = new EslMessageSplitter();
     app.on('data', (d: Buffer) => {
@@ -118,6 +120,11 @@ export class EslTap extends EventEmitter<{ closed: [number] }> {
         if (++closed === 2) this.emit('closed', id);
       });
     }
+  }
+
+  /** Fault injection: cut proxied connection `id` abruptly (both sides reset). */
+  drop(id: number): void {
+    for (const s of this.pairs.get(id) ?? []) s.resetAndDestroy();
   }
 
   /** Resolves once no proxied connection is open. */

@@ -1,19 +1,22 @@
 /**
- * Writes a small libpcap file of PCMA RTP (Ethernet/IPv4/UDP, 20 ms packets of a 1 kHz tone) for
+ * Writes a small libpcap file of G.711 (default PCMA) RTP (Ethernet/IPv4/UDP, 20 ms packets of a 1 kHz tone) for
  * SIPp's play_pcap_audio, so tests need no recorded media file.
  */
 import { writeFileSync } from 'node:fs';
-import { encodeG711 } from './rtp.js';
+import { encodeG711, STATIC_PT, type G711 } from './rtp.js';
 
 export interface PcmaPcapOptions {
   packets: number;
   /** Packet interval (ms); 8 samples per ms. */
   ptimeMs?: number;
+  /** Default PCMA. */
+  codec?: G711;
 }
 
 export function writePcmaPcap(path: string, o: PcmaPcapOptions): void {
   const ptime = o.ptimeMs ?? 20;
   const samples = ptime * 8;
+  const codec = o.codec ?? 'PCMA';
   const chunks: Buffer[] = [];
   const global = Buffer.alloc(24);
   global.writeUInt32LE(0xa1b2c3d4, 0);
@@ -26,12 +29,12 @@ export function writePcmaPcap(path: string, o: PcmaPcapOptions): void {
   for (let i = 0; i < o.packets; i++) {
     const payload = Buffer.alloc(samples);
     for (let s = 0; s < samples; s++) {
-      payload[s] = encodeG711('PCMA', Math.round(6000 * Math.sin(phase)));
+      payload[s] = encodeG711(codec, Math.round(6000 * Math.sin(phase)));
       phase += (2 * Math.PI * 1000) / 8000;
     }
     const rtp = Buffer.alloc(12);
     rtp[0] = 0x80;
-    rtp[1] = (i === 0 ? 0x80 : 0) | 8;
+    rtp[1] = (i === 0 ? 0x80 : 0) | STATIC_PT[codec];
     rtp.writeUInt16BE(i & 0xffff, 2);
     rtp.writeUInt32BE((i * samples) >>> 0, 4);
     rtp.writeUInt32BE(0x0dd0b1e5, 8);

@@ -17,6 +17,8 @@ export interface RtpCounters {
   rxPayloadTypes: Record<number, number>;
   /** Of txPackets, those relayed from another leg (bridge/conference), not generated here. */
   relayedTx: number;
+  /** Payload types sent, with counts. */
+  txPayloadTypes: Record<number, number>;
 }
 
 // ---- G.711 (ITU-T G.711 segment encoding, written from the algorithm description) ----
@@ -91,9 +93,12 @@ export function transcodeG711(from: G711, to: G711, payload: Buffer): Buffer {
 
 export const STATIC_PT: Record<G711, number> = { PCMU: 0, PCMA: 8 };
 
+/** RFC 4733 event codes 0-15. */
+export const DTMF_DIGITS = '0123456789*#ABCD';
+
 /** One channel's media port. */
 export class RtpPort {
-  readonly counters: RtpCounters = { rxPackets: 0, txPackets: 0, rxPayloadTypes: {}, relayedTx: 0 };
+  readonly counters: RtpCounters = { rxPackets: 0, txPackets: 0, rxPayloadTypes: {}, relayedTx: 0, txPayloadTypes: {} };
   remote?: { address: string; port: number };
   codec: G711 = 'PCMU';
   /** Payload type the far end uses for the negotiated codec (static 0/8). */
@@ -101,6 +106,10 @@ export class RtpPort {
   dtmfPt = 101;
   /** Where inbound packets go (bridge/conference); set by the double. */
   sink?: (pkt: Buffer, from: RtpPort) => void;
+  /** An RFC 4733 telephone-event ended (reported once per event). */
+  onDtmf?: (digit: string, durationSamples: number) => void;
+  private lastDtmfTs?: number;
+  private dtmfTimer?: NodeJS.Timeout;
   private readonly ssrc = randomInt(1, 0x7fffffff);
   private seq = randomInt(0, 0xffff);
   private ts = randomInt(0, 0x7fffffff);
@@ -131,7 +140,52 @@ export class RtpPort {
     if (!this.remote || this.remote.address !== rinfo.address || this.remote.port !== rinfo.port) {
       if (!(rinfo.address === this.host && rinfo.port === this.port)) this.remote = { address: rinfo.address, port: rinfo.port };
     }
+    if (pt === this.dtmfPt) this.onTelephoneEvent(pkt);
     this.sink?.(pkt, this);
+  }
+
+  private onTelephoneEvent(pkt: Buffer): void {
+    const cc = pkt[0]! & 0x0f;
+    const p = pkt.subarray(12 + 4 * cc);
+    if (p.length < 4) return;
+    const ts = pkt.readUInt32BE(4);
+    if ((p[1]! & 0x80) === 0 || this.lastDtmfTs === ts) return; // not the end, or a repeated end packet
+    this.lastDtmfTs = ts;
+    const digit = DTMF_DIGITS[p[0]!];
+    if (digit) this.onDtmf?.(digit, p.readUInt16BE(2));
+  }
+
+  /** Send RFC 4733 events for `digits` (each `ms` long, 20 ms packets, end packet sent 3 times). */
+  sendDtmf(digits: string, ms = 100): void {
+    const events = [...digits].map((d) => DTMF_DIGITS.indexOf(d.toUpperCase())).filter((e) => e >= 0);
+    const packets: Array<{ payload: Buffer; marker: boolean; ts: number }> = [];
+    let ts = this.ts;
+    for (const ev of events) {
+      const steps = Math.max(1, Math.round(ms / 20));
+      for (let i = 1; i <= steps + 2; i++) {
+        const end = i >= steps;
+        const b = Buffer.alloc(4);
+        b[0] = ev;
+        b[1] = (end ? 0x80 : 0) | 10;
+        b.writeUInt16BE(Math.min(i, steps) * 160, 2);
+        packets.push({ payload: b, marker: i === 1, ts });
+      }
+      ts = (ts + (steps + 5) * 160) >>> 0;
+    }
+    const tick = (): void => {
+      const next = packets.shift();
+      if (!next || this.closed) {
+        this.dtmfTimer = undefined;
+        this.ts = ts;
+        return;
+      }
+      const saved = this.ts;
+      this.ts = next.ts;
+      this.sendRaw(this.dtmfPt, next.payload, 0, next.marker);
+      this.ts = saved;
+      this.dtmfTimer = setTimeout(tick, 20);
+    };
+    if (!this.dtmfTimer) tick();
   }
 
   private get sendable(): boolean {
@@ -167,6 +221,7 @@ export class RtpPort {
     this.seq = (this.seq + 1) & 0xffff;
     this.ts = (this.ts + samples) >>> 0;
     this.counters.txPackets++;
+    this.counters.txPayloadTypes[pt] = (this.counters.txPayloadTypes[pt] ?? 0) + 1;
     this.sock.send(Buffer.concat([h, payload]), this.remote!.port, this.remote!.address);
   }
 
@@ -205,7 +260,9 @@ export class RtpPort {
     if (this.closed) return;
     this.closed = true;
     this.stopTone();
+    if (this.dtmfTimer) clearTimeout(this.dtmfTimer);
     this.sink = undefined;
+    this.onDtmf = undefined;
     this.sock.close();
   }
 }

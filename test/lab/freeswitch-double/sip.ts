@@ -192,7 +192,11 @@ export class SipTransport extends EventEmitter<SipTransportEvents> {
       this.onTcp(s);
       return;
     }
-    this.udp.send(text, peer.port, peer.address);
+    try {
+      this.udp.send(text, peer.port, peer.address);
+    } catch (e) {
+      this.emit('problem', `udp send failed: ${(e as Error).message}`);
+    }
   }
 
   async close(): Promise<void> {

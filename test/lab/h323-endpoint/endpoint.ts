@@ -64,10 +64,11 @@ export class H323Endpoint extends EventEmitter<EndpointEvents> {
     return this.o.host ?? '127.0.0.1';
   }
 
-  private baseOptions(rtp: RtpPort): CallOptions {
+  private baseOptions(rtp: RtpPort | undefined): CallOptions {
     return {
       codecs: this.o.codecs ?? ['PCMU', 'PCMA'],
-      media: { rtp: { host: this.host, port: rtp.port } },
+      // Incoming calls get their real port with setLocalMedia() once allocated.
+      media: { rtp: { host: this.host, port: rtp?.port ?? 0 } },
       fastStart: this.o.fastStart ?? true,
       tunnel: this.o.tunnel ?? true,
       registry: this.registry,
@@ -77,34 +78,33 @@ export class H323Endpoint extends EventEmitter<EndpointEvents> {
     };
   }
 
-  /** Start answering calls on host:port (0 = ephemeral). */
+  /** Start answering calls on host:port (0 = ephemeral). Media ports are allocated per call on offer. */
   async listen(port = 0): Promise<{ host: string; port: number }> {
-    // RTP ports must be known before CallOptions exist: keep one ready for the next call.
-    let spare = await this.openRtp();
     this.listener = new H323Listener({
       host: this.host,
       port,
-      callOptions: () => {
-        const rtp = spare;
-        void this.openRtp().then((p) => (spare = p));
-        const opts = this.baseOptions(rtp);
-        pendingRtp.push(rtp);
-        return opts;
-      },
+      callOptions: this.baseOptions(undefined),
       onCall: (call) => {
-        const rtp = pendingRtp.shift()!;
-        const ec = this.track(call, rtp);
-        this.emit('call', ec);
-        const a = this.o.answer ?? { mode: 'answer', ring: true };
-        if (a.mode === 'answer') {
-          if (a.ring ?? true) call.ring();
-          call.answer();
-        } else if (a.mode === 'reject') call.reject(a.cause);
+        void this.openRtp().then((rtp) => {
+          if (call.state === 'released') return;
+          call.setLocalMedia({ rtp: { host: this.host, port: rtp.port } });
+          const ec = this.track(call, rtp);
+          this.emit('call', ec);
+          const a = this.o.answer ?? { mode: 'answer', ring: true };
+          if (a.mode === 'answer') {
+            if (a.ring ?? true) call.ring();
+            call.answer();
+          } else if (a.mode === 'reject') call.reject(a.cause);
+        });
       },
     });
-    const pendingRtp: RtpPort[] = [];
     this.address = await this.listener.listen();
     return this.address;
+  }
+
+  /** The callSignalAddress this endpoint would advertise (undefined before listen()). */
+  listenerAddress(): ReturnType<H323Listener['callSignalAddress']> | undefined {
+    return this.listener?.callSignalAddress();
   }
 
   /** Call host:port. */

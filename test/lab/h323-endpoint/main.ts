@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     const [host, port] = (process.argv[3] ?? '127.0.0.1:1720').split(':');
     const c = await ep.call(host!, Number(port), arg('number') ?? '1000');
     const dtmf = arg('dtmf');
-    if (dtmf) c.call.once('media', () => c.call.sendDtmf(dtmf));
+    if (dtmf) c.call.once('connected', () => c.call.sendDtmf(dtmf));
     const seconds = Number(arg('seconds') ?? 10);
     setTimeout(() => c.call.hangup(), seconds * 1000);
     await c.done;

@@ -13,13 +13,37 @@ function problemsOf(fn: () => unknown): string[] {
 }
 
 describe('gateway config', () => {
-  const env = { DRACHTIO_SECRET: 's3cret' };
+  const env = { DRACHTIO_SECRET: 's3cret', REGISTRY_FILE: '/etc/gw/registry.json', AUDIT_DIR: '/var/lib/gw/audit' };
 
   it('applies defaults and takes the drachtio link from DRACHTIO_* env as the drachtio images do', () => {
     const cfg = validateConfig({}, { ...env, DRACHTIO_HOST: 'drachtio', DRACHTIO_PORT: '9023' });
     expect(cfg.drachtio).to.deep.equal({ host: 'drachtio', port: 9023, secret: 's3cret', retryMaxDelayMs: 500 });
     expect(cfg.http.port).to.equal(8080);
     expect(cfg.dialPlan).to.deep.equal([]);
+    expect(cfg.policy.enabled).to.equal(true);
+    expect(cfg.policy.digestAlgorithms).to.deep.equal(['SHA-256', 'MD5']);
+    expect(cfg.policy.perCallerBps).to.equal(3_000_000);
+  });
+
+  it('requires a registry and an audit directory while the policy is on', () => {
+    const p = problemsOf(() => validateConfig({}, { DRACHTIO_SECRET: 'x' }));
+    expect(p.some((s) => s.startsWith('registry.file: required while policy.enabled'))).to.equal(true);
+    expect(p.some((s) => s.startsWith('audit.dir: required while policy.enabled'))).to.equal(true);
+    expect(validateConfig({ policy: { enabled: false } }, { DRACHTIO_SECRET: 'x' }).policy.enabled).to.equal(false);
+  });
+
+  it('names bad policy fields', () => {
+    const p = problemsOf(() => validateConfig({ policy: { digestAlgorithms: ['SHA-512'], identityRequiredFor: ['king'], rates: { invitePerSourceBurst: 0 } } }, env));
+    expect(p).to.include('policy.digestAlgorithms[0]: expected one of SHA-256, MD5, got "SHA-512"');
+    expect(p).to.include('policy.identityRequiredFor[0]: expected one of guardian, expert, operator, moderator, got "king"');
+    expect(p).to.include('policy.rates.invitePerSourceBurst: must be between 1 and 1000000, got 0');
+  });
+
+  it('masks every secret when the config is shown', () => {
+    const cfg = validateConfig({}, { ...env, POLICY_NONCE_SECRET: 'n', AUDIT_ID_KEY: 'k' });
+    const shown = JSON.stringify(redactConfig(cfg));
+    expect(shown).not.to.include('s3cret');
+    expect(shown).not.to.match(/"nonceSecret":"n"|"idKey":"k"/);
   });
 
   it('env overrides the file', () => {
@@ -39,13 +63,13 @@ describe('gateway config', () => {
   });
 
   it('refuses a secret written in the config file and requires one from env or file', () => {
-    const p = problemsOf(() => validateConfig({ drachtio: { secret: 'x' } }, {}));
+    const p = problemsOf(() => validateConfig({ drachtio: { secret: 'x' }, policy: { enabled: false } }, {}));
     expect(p.some((s) => s.startsWith('drachtio.secret: secrets are not read from the config file'))).to.equal(true);
     expect(p.some((s) => s.startsWith('DRACHTIO_SECRET: no drachtio secret'))).to.equal(true);
   });
 
   it('reads the secret from a file and trims it', () => {
-    const cfg = validateConfig({ drachtio: { secretFile: '/run/secrets/drachtio' } }, {}, (p) => {
+    const cfg = validateConfig({ drachtio: { secretFile: '/run/secrets/drachtio' }, policy: { enabled: false } }, {}, (p) => {
       expect(p).to.equal('/run/secrets/drachtio');
       return 'from-file\n';
     });

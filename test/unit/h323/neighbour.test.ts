@@ -90,6 +90,14 @@ describe('NeighbourResponder (loopback, GnuGk-shaped LRQs)', () => {
     expect(hist?.values.find((v) => (v as { metricName?: string }).metricName === 'gw_ras_lrq_answer_seconds_count' && v.labels['result'] === 'lcf')?.value).to.equal(1);
   });
 
+  it('its LCF to GnuGk\'s LRQ is byte-identical to the H323Plus LCF GnuGk accepted (s1b)', async () => {
+    // Same gateway addresses as in the capture: call signalling 127.0.0.4:1720, RAS 127.0.0.1:1721.
+    await start(new StaticPrefixResolver(['9']), { callSignalAddress: { host: '127.0.0.4', port: 1720 }, rasAddress: { host: '127.0.0.1', port: 1721 } });
+    await gk.send(lrqFrom(rasFixture('s1b-neighbour-lrq-lcf-acf', '0004'), gk), responder!.address());
+    const reply = await gk.next();
+    expect(reply.bytes.toString('hex')).to.equal(rasFixture('s1b-neighbour-lrq-lcf-acf', '0005').toString('hex'));
+  });
+
   it('answers an unknown alias with LRJ carrying the resolver\'s reason', async () => {
     await start(new CountingResolver(async () => ({ result: 'notFound', reason: 'unallocatedNumber' })));
     await gk.send(lrqFrom(GNUGK_LRQ_9124, gk), responder!.address());
@@ -103,8 +111,10 @@ describe('NeighbourResponder (loopback, GnuGk-shaped LRQs)', () => {
     const resolver = new CountingResolver(() => new Promise(() => undefined));
     await start(resolver);
     await gk.send(lrqFrom(GNUGK_PING, gk), responder!.address());
-    const reply = await gk.nextRas();
-    expect(reply.value).to.deep.equal({ requestSeqNum: 1, rejectReason: { choice: 'requestDenied', value: null } });
+    const reply = await gk.next();
+    expect(decodeRas(reply.bytes).value).to.deep.equal({ requestSeqNum: 1, rejectReason: { choice: 'requestDenied', value: null } });
+    // The same octets the H323Plus neighbour answered GnuGk's ping with in the capture.
+    expect(reply.bytes.toString('hex')).to.equal(rasFixture('s6-variant-hopcount-h46023-lrqping', '0002').toString('hex'));
     expect(resolver.calls).to.have.length(0);
   });
 
@@ -182,6 +192,22 @@ describe('NeighbourResponder (loopback, GnuGk-shaped LRQs)', () => {
     expect(again.bytes.equals(first.bytes)).to.equal(true);
     expect(resolver.calls.filter((c) => c.neighbour === 'gnugk')).to.have.length(1);
     expect(gk.pendingCount).to.equal(0);
+  });
+
+  it('answers at the sender, not at a replyAddress naming another host (no reflection)', async () => {
+    await start(new StaticPrefixResolver(['9']));
+    const m = decodeRas(GNUGK_LRQ_9123);
+    if (m.choice === 'locationRequest') m.value.replyAddress = { choice: 'ipAddress', value: { ip: Uint8Array.from([192, 0, 2, 99]), port: 1719 } };
+    await gk.send(encodeRas(m), responder!.address());
+    const reply = await gk.next();
+    expect(reply.from.port).to.equal(responder!.address().port);
+    expect(decodeRas(reply.bytes).choice).to.equal('locationConfirm');
+  });
+
+  it('a failing resolver yields LRJ undefinedReason, not a crash', async () => {
+    await start(new CountingResolver(() => Promise.reject(new Error('registrar down'))));
+    await gk.send(lrqFrom(GNUGK_LRQ_9123, gk), responder!.address());
+    expect((await gk.nextRas()).value).to.deep.include({ rejectReason: { choice: 'undefinedReason', value: null } });
   });
 
   it('drops and counts malformed datagrams and keeps serving', async () => {

@@ -207,6 +207,10 @@ describe('PER codec (X.691 aligned)', () => {
       const deep = Buffer.alloc(200, 0xff);
       expect(() => decode(Node as Schema<Node>, deep)).to.throw(PerDecodeError, /too deep/);
     });
+    it('a constrained number whose bits exceed the upper bound is refused (SIZE(1..20) sent as 22)', () => {
+      expect(() => decode(octetString(size(1, 20)), bytes('a8' + '00'.repeat(22)))).to.throw(PerDecodeError, /above upper bound/);
+      expect(() => decode(integer(0, 4), bytes('e0'))).to.throw(PerDecodeError, /above upper bound/);
+    });
     it('truncated input is a PerDecodeError', () => {
       expect(() => decode(integer(1, 65535), bytes('00'))).to.throw(PerDecodeError, /truncated/);
     });

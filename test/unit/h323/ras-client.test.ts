@@ -6,7 +6,9 @@
 import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { encodeRas, ras, supportedPrefixes, transportToString } from '../../../lib/h323/ras/messages.js';
-import { RasClient, type RasClientOptions } from '../../../lib/h323/ras/client.js';
+import { RasClient, RasRejectError, type RasClientOptions } from '../../../lib/h323/ras/client.js';
+import { NeighbourResponder } from '../../../lib/h323/ras/neighbour.js';
+import { StaticPrefixResolver } from '../../../lib/h323/ras/resolver.js';
 import { FakeGnuGk, GNUGK_REPLIES, gnugkPolicy, replay } from '../../lab/h323/fake-gnugk.js';
 import { UdpPeer } from '../../lab/h323/udp-peer.js';
 
@@ -72,11 +74,12 @@ describe('RasClient against replayed GnuGk replies (loopback)', () => {
   it('RequestInProgress replaces the retry timer: a late LCF is still taken', async () => {
     gk.policy = ({ msg, from }) => {
       const seq = (msg.value as { requestSeqNum: number }).requestSeqNum;
-      // Late answer: 60 ms after the RIP, well past the 10 ms timeout with no retries left.
-      setTimeout(() => void gkPeer.send(replay(GNUGK_REPLIES.locationConfirm, seq), from), 60);
-      return encodeRas(ras('requestInProgress', { requestSeqNum: seq, delay: 2000 }));
+      // Late answer: 500 ms after the RIP, well past the 250 ms timeout with no retries left
+      // (the stimulus is lateness itself; the margin only has to cover the RIP's own delivery).
+      setTimeout(() => void gkPeer.send(replay(GNUGK_REPLIES.locationConfirm, seq), from), 500);
+      return encodeRas(ras('requestInProgress', { requestSeqNum: seq, delay: 5000 }));
     };
-    const c = await startClient({ timers: { locationRequest: { timeoutMs: 10, retries: 0 } } });
+    const c = await startClient({ timers: { locationRequest: { timeoutMs: 250, retries: 0 } } });
     expect(await c.locate('1001')).to.deep.include({ found: true });
     expect(gk.seen).to.have.length(1);
   });
@@ -96,6 +99,19 @@ describe('RasClient against replayed GnuGk replies (loopback)', () => {
     expect(v.timeToLive).to.equal(120);
     expect(v.keepAlive).to.equal(false);
     expect(v.callSignalAddress.map(transportToString)).to.deep.equal(['127.0.0.1:11720']);
+  });
+
+  it('a registration GnuGk rejects surfaces the reason (RRJ duplicateAlias)', async () => {
+    gk.policy = ({ msg }) =>
+      msg.choice === 'registrationRequest'
+        ? encodeRas(ras('registrationReject', { requestSeqNum: msg.value.requestSeqNum, protocolIdentifier: '0.0.8.2250.0.7', rejectReason: { choice: 'duplicateAlias', value: [] } }))
+        : undefined;
+    const c = await startClient();
+    let err: Error | undefined;
+    await c.register({ aliases: ['council-gw'], prefixes: ['9'], discover: false }).catch((e: Error) => (err = e));
+    expect(err).to.be.instanceOf(RasRejectError);
+    expect((err as RasRejectError).reason).to.equal('duplicateAlias');
+    expect(c.registered).to.equal(undefined);
   });
 
   it('sends a lightweight keep-alive RRQ before timeToLive runs out', async () => {
@@ -158,8 +174,6 @@ describe('RasClient against replayed GnuGk replies (loopback)', () => {
 
 describe('RasClient sharing the neighbour responder socket', () => {
   it('sends its LRQ from the neighbour address and gets the LCF back through the responder', async () => {
-    const { NeighbourResponder } = await import('../../../lib/h323/ras/neighbour.js');
-    const { StaticPrefixResolver } = await import('../../../lib/h323/ras/resolver.js');
     const gkPeer = await UdpPeer.open('127.0.0.1');
     const gk = new FakeGnuGk(gkPeer, gnugkPolicy(gkPeer));
     const registry = new Registry();

@@ -8,52 +8,17 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { isolatedRegistry } from '../../../../lib/metrics/registry.js';
 import { H323Call, type CallOptions, type ReleaseInfo } from '../../../../lib/h323/call/index.js';
-import { Q931Channel, MessageType, findIe, decodeUserUser, buildMessage, callReference, type Q931Message } from '../../../../lib/h323/q931/index.js';
-import { h225UserUserCodec, uuieType } from '../../../../lib/h323/h225/codec.js';
-import { callProceedingMessage, alertingMessage, connectMessage, setupMessage, statusInquiryMessage } from '../../../../lib/h323/h225/build.js';
+import { MessageType, findIe, decodeUserUser, buildMessage, callReference, type Q931Message } from '../../../../lib/h323/q931/index.js';
+import { h225UserUserCodec, ipTransport, transportToHostPort, uuieBody, uuieType } from '../../../../lib/h323/h225/codec.js';
+import { callProceedingMessage, alertingMessage, connectMessage, facilityMessage, setupMessage, statusInquiryMessage, tunnelMessage } from '../../../../lib/h323/h225/build.js';
+import { encodeH245 } from '../../../../lib/h323/h245/codec.js';
+import { command } from '../../../../lib/h323/h245/messages.js';
 import { decodeH245 } from '../../../../lib/h323/h245/codec.js';
 import { h245MessageName } from '../../../../lib/h323/h245/messages.js';
 import { encodeTpkt } from '../../../../lib/h323/tpkt/index.js';
 import { FakeTimers, loopback, type Loopback } from '../q931/helpers/loopback.js';
+import { Peer } from './helpers.js';
 import { IDS, CR_OUT, CR_BACK } from '../h225/samples.js';
-
-/** The scripted side: a plain Q.931 channel that records what our call sends. */
-class Peer {
-  readonly got: Q931Message[] = [];
-  closed = false;
-  private waiters: Array<() => void> = [];
-  readonly ch: Q931Channel;
-  constructor(lb: Loopback, timers: FakeTimers, side: 'client' | 'server') {
-    this.ch = new Q931Channel(
-      side === 'client' ? lb.client : lb.server,
-      {
-        onMessage: (m) => {
-          this.got.push(m);
-          this.wake();
-        },
-        onClose: () => {
-          this.closed = true;
-          this.wake();
-        },
-      },
-      { timers, registry: isolatedRegistry() },
-    );
-  }
-  private wake(): void {
-    for (const w of this.waiters.splice(0)) w();
-  }
-  async next(type: number): Promise<Q931Message> {
-    for (;;) {
-      const i = this.got.findIndex((m) => m.messageType === type);
-      if (i >= 0) return this.got.splice(i, 1)[0]!;
-      if (this.closed) throw new Error(`closed before message 0x${type.toString(16)}`);
-      await new Promise<void>((r) => this.waiters.push(r));
-    }
-  }
-  async untilClosed(): Promise<void> {
-    while (!this.closed) await new Promise<void>((r) => this.waiters.push(r));
-  }
-}
 
 const cause = (m: Q931Message): number | undefined => findIe(m, 'cause')?.value;
 
@@ -226,6 +191,61 @@ describe('h323/call state machine (scripted peer, injected timers)', () => {
     timers.advance(10_000);
     expect(cause(await peer.next(MessageType.ReleaseComplete))).to.equal(111);
     expect((await rel).reason).to.match(/timeout/);
+  });
+
+
+  it('incoming without tunnelling: Connect carries our h245Address; nobody connects -> cause 102', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    call = new H323Call(lb.server, 'incoming', opts({ fastStart: false }));
+    const rel = released(call);
+    peer.ch.send(setupMessage(CR_OUT, IDS, { h245Tunnelling: false }));
+    await peer.next(MessageType.CallProceeding);
+    call.answer();
+    const connect = await peer.next(MessageType.Connect);
+    const uu = decodeUserUser(connect, h225UserUserCodec);
+    const addr = uu.ok ? transportToHostPort(uuieBody(uu.value, 'connect')?.h245Address) : undefined;
+    expect(addr?.host).to.equal('127.0.0.1');
+    expect(addr?.port).to.be.greaterThan(0);
+    expect(uu.ok && uu.value['h323-uu-pdu'].h245Tunnelling).to.equal(false);
+    timers.advance(5000);
+    expect(cause(await peer.next(MessageType.ReleaseComplete))).to.equal(102);
+    expect((await rel).reason).to.equal('no H.245 connection');
+  });
+
+  it('remote EndSessionCommand: we answer with EndSessionCommand and ReleaseComplete', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    call = new H323Call(lb.server, 'incoming', opts({ fastStart: false }));
+    const rel = released(call);
+    peer.ch.send(setupMessage(CR_OUT, IDS, { h245Tunnelling: true }));
+    await peer.next(MessageType.CallProceeding);
+    call.answer();
+    await peer.next(MessageType.Connect);
+    peer.ch.send(tunnelMessage(CR_OUT, [encodeH245(command('endSessionCommand', { choice: 'disconnect', value: null }))]));
+    const rc = await peer.next(MessageType.ReleaseComplete);
+    expect(cause(rc)).to.equal(16);
+    const facilities = peer.got.filter((m) => m.messageType === MessageType.Facility).flatMap(tunnelled);
+    expect(facilities).to.include('endSessionCommand');
+    expect(await rel).to.include({ by: 'remote', cause: 16 });
+  });
+
+  it('outgoing: Facility callForwarded -> redirected event with the new address, then release cause 23', async () => {
+    const peer = new Peer(lb, timers, 'server');
+    call = new H323Call(lb.client, 'outgoing', opts({ fastStart: false }));
+    const redirected = once(call, 'redirected');
+    const rel = released(call);
+    call.start();
+    const setup = await peer.next(MessageType.Setup);
+    peer.ch.send(
+      facilityMessage({ ...setup.callReference, flag: true }, IDS, {
+        h245Tunnelling: true,
+        reason: { choice: 'callForwarded', value: null },
+        alternativeAddress: ipTransport('10.9.8.7', 1720),
+      }),
+    );
+    const [info] = (await redirected) as [{ reason: string; alternativeAddress: unknown }];
+    expect(info).to.deep.equal({ reason: 'callForwarded', alternativeAddress: { host: '10.9.8.7', port: 1720 } });
+    expect(cause(await peer.next(MessageType.ReleaseComplete))).to.equal(23);
+    expect((await rel).cause).to.equal(23);
   });
 
   it('DSCP outside 0..63 is refused', () => {

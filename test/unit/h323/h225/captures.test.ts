@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { decodeQ931, type Q931Message } from '../../../../lib/h323/q931/index.js';
 import { decodeH225, encodeH225, uuieType } from '../../../../lib/h323/h225/codec.js';
 import type { H323UserInformationValue } from '../../../../lib/h323/h225/schema.js';
-import { decodeH245, encodeH245 } from '../../../../lib/h323/h245/codec.js';
+import { decodeH245, decodeOlc, encodeH245 } from '../../../../lib/h323/h245/codec.js';
 import { h245MessageName } from '../../../../lib/h323/h245/messages.js';
 import { capturedSegments } from '../q931/helpers/fixtures.js';
 
@@ -50,15 +50,73 @@ function tsharkValues(text: string, name: string): string[] {
   return [...text.matchAll(re)].map((m) => m[1]!.trim());
 }
 
+
+/** Fields compared value by value with tshark, in document order. */
+const COMPARED = new Set([
+  'protocolIdentifier',
+  'dialledDigits',
+  'h323-ID',
+  'ip',
+  'port',
+  't35Extension',
+  'manufacturerCode',
+  'sequenceNumber',
+  'terminalType',
+  'statusDeterminationNumber',
+  'forwardLogicalChannelNumber',
+  'sessionID',
+  'network',
+  'tsapIdentifier',
+  'capabilityTableEntryNumber',
+  'capabilityDescriptorNumber',
+  'maximumAudioDelayJitter',
+  'g711Alaw64k',
+  'g711Ulaw64k',
+  'dynamicRTPPayloadType',
+]);
+
+/** Our decoded value as (field, text) pairs in PER order, with tunnelled H.245 and fastStart expanded in place, as tshark shows them. */
+function flatten(v: unknown, name: string, out: Array<[string, string]>): void {
+  if (v instanceof Uint8Array) {
+    if (name === 'h245Control') return flatten(decodeH245(v), '', out);
+    if (name === 'fastStart') return flatten(decodeOlc(v), '', out);
+    if (name === 'ip' || name === 'network') out.push([name, Array.from(v).join('.')]);
+    return;
+  }
+  if (Array.isArray(v)) {
+    for (const x of v) flatten(x, name, out);
+    return;
+  }
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o['choice'] === 'string' && 'value' in o && Object.keys(o).length === 2) return flatten(o['value'], o['choice'], out);
+    for (const [k, x] of Object.entries(o)) flatten(x, k, out);
+    return;
+  }
+  if (v !== null && v !== undefined && typeof v !== 'boolean') out.push([name, String(v)]);
+}
+
+function tsharkPairs(text: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const m of text.matchAll(/^\s*(?:[.01]{4} [.01]{4} (?:= )?)?([\w-]+): (.*)$/gm)) {
+    if (!COMPARED.has(m[1]!)) continue;
+    // "0.0.8.2250.0.7 (itu-t.0.8.2250.0.7)" -> the dotted form; numbers print bare.
+    out.push([m[1]!, m[2]!.trim().split(' ')[0]!]);
+  }
+  return out;
+}
+
 describe('h323/h225 + h245 against the GnuGk/H323Plus captures', () => {
   const segments = capturedSegments();
   let uuies = 0;
   let h245s = 0;
+  let compared = 0;
 
   after(() => {
     // Guard against a silently empty fixture set.
     expect(uuies).to.be.greaterThan(100);
     expect(h245s).to.be.greaterThan(100);
+    expect(compared).to.be.greaterThan(700);
   });
 
   for (const seg of segments) {
@@ -110,6 +168,16 @@ describe('h323/h225 + h245 against the GnuGk/H323Plus captures', () => {
         if (k === 'value' && typeof v === 'string') digits.push(v);
         return v instanceof Uint8Array ? undefined : v;
       });
+      // Field by field, in document order: ids, addresses, ports, vendor, MSD numbers, capability
+      // table numbers, frames per packet, logical channel numbers and RTP/RTCP addresses.
+      const ourPairs: Array<[string, string]> = [];
+      for (const f of frames(seg.bytes)) {
+        if (f.uu) flatten(decodeH225(f.uu), '', ourPairs);
+        if (f.h245) flatten(decodeH245(f.h245), '', ourPairs);
+      }
+      const theirs = tsharkPairs(t);
+      compared += theirs.length;
+      expect(ourPairs.filter(([k]) => COMPARED.has(k))).to.deep.equal(theirs);
       const tsharkAliases = [...t.matchAll(/^\s*(?:dialledDigits|h323-ID): (.*)$/gm)].map((m) => m[1]!.trim());
       for (const a of tsharkAliases) expect(digits, `alias ${a}`).to.include(a);
     });

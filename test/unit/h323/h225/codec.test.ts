@@ -9,7 +9,7 @@ import { decodeH225, encodeH225, h225UserUserCodec, h225Pdu, ipTransport, transp
 import { decodeH245, encodeH245 } from '../../../../lib/h323/h245/codec.js';
 import { codecOf, receiveCodecs, request, terminalCapabilitySet, userInputDigits, fromText, text, h245AddressToHostPort, forwardH2250, reverseH2250 } from '../../../../lib/h323/h245/messages.js';
 import { OpenLogicalChannel, type TerminalCapabilitySetValue } from '../../../../lib/h323/h245/schema.js';
-import { decode, encode, octetString } from '../../../../lib/h323/per/index.js';
+import { decode, encode, octetString, PerDecodeError } from '../../../../lib/h323/per/index.js';
 import { H323UserInformation, H323UUPDU } from '../../../../lib/h323/h225/schema.js';
 import { callSamples, fastStartProposal, h245Samples, tcs } from './samples.js';
 
@@ -106,6 +106,12 @@ describe('h323/h245 codec API', () => {
     expect(userInputDigits({ choice: 'signal', value: { signalType: '5' } })).to.equal('5');
     expect(userInputDigits({ choice: 'alphanumeric', value: text('12') })).to.equal('12');
     expect(fromText(text('#*'))).to.equal('#*');
+  });
+
+  it('refuses values outside their constraints that the PER decoder lets through (fuzz counterexample)', () => {
+    // An OpenLogicalChannel whose h222 pcr-pid (INTEGER (0..8191)) reads as 32512 from two octets.
+    const bytes = Uint8Array.from([3, 0, 0, 100, 12, 32, 128, 24, 141, 0, 1, 0, 127, 0, 0, 1, 19, 137, 0, 128, 11, 48, 0, 128, 176, 128, 1, 128, 1, 184, 0, 64]);
+    expect(() => decodeH245(bytes)).to.throw(PerDecodeError, /outside its constraints|above upper bound/);
   });
 
   it('refuses (does not mis-decode) root alternatives it does not model', () => {

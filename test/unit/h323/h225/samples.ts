@@ -31,6 +31,7 @@ import {
 } from '../../../../lib/h323/h245/messages.js';
 import { OpenLogicalChannel, type MultimediaSystemControlMessageValue } from '../../../../lib/h323/h245/schema.js';
 import { encode } from '../../../../lib/h323/per/index.js';
+import { answerFastStart, parseFastStartOffer } from '../../../../lib/h323/call/faststart.js';
 
 export const IDS: CallIdentity = {
   callIdentifier: Uint8Array.from(Buffer.from('a47883d020e9f11189fb02fc00000001', 'hex')),
@@ -91,6 +92,13 @@ export function fastStartProposal(): Uint8Array[] {
   ];
 }
 
+/** The answer our callee builds for fastStartProposal(): G.711 A-law, we receive on 6000/6001. */
+export function fastStartAnswer(): Uint8Array[] {
+  const choice = answerFastStart(parseFastStartOffer(fastStartProposal()), ['PCMA'], { host: '127.0.0.1', port: 6000 });
+  if (!choice) throw new Error('no fastStart answer');
+  return choice.accepted;
+}
+
 export interface CallSample {
   readonly label: string;
   readonly fromClient: boolean;
@@ -122,7 +130,7 @@ export function callSamples(): CallSample[] {
     },
     { label: 'callProceeding', fromClient: false, body: 'callProceeding', msg: callProceedingMessage(CR_BACK, IDS, t) },
     { label: 'progress', fromClient: false, body: 'progress', msg: progressMessage(CR_BACK, IDS, t) },
-    { label: 'alerting', fromClient: false, body: 'alerting', msg: alertingMessage(CR_BACK, IDS, { ...t, fastStart: fastStartProposal().slice(0, 1) }) },
+    { label: 'alerting with the fastStart answer', fromClient: false, body: 'alerting', msg: alertingMessage(CR_BACK, IDS, { ...t, fastStart: fastStartAnswer() }) },
     {
       label: 'connect + tunnelled TCS/MSD',
       fromClient: false,

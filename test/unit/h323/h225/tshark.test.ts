@@ -96,6 +96,14 @@ describe('h323/h225 + h245 encoder vs tshark', function () {
     expect(values(f, 'Called party number digits')).to.deep.equal(['9123']);
   });
 
+  it('shows the fastStart answer in Alerting: forward channel to our RTP/RTCP, reverse channel to the caller', () => {
+    const f = cs.get(7)!;
+    expect(values(f, 'fastStart')).to.deep.equal(['2 items']);
+    expect(values(f, 'forwardLogicalChannelNumber')).to.deep.equal(['1', '2']);
+    expect(values(f, 'tsapIdentifier')).to.deep.equal(['6000', '6001', '5000', '5001']);
+    expect(values(f, 'dataType')).to.deep.equal(['audioData (3)', 'nullData (1)', 'audioData (3)']);
+  });
+
   it('shows tunnelled H.245 in Connect and in the empty carrier, in order', () => {
     const connect = cs.get(8)!;
     expect([...connect.matchAll(/^\s*request: (\w+) \(\d+\)$/gm)].map((m) => m[1])).to.deep.equal(['terminalCapabilitySet', 'masterSlaveDetermination']);

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { H245Session, type H245SessionEvents } from '../../../../lib/h323/call/h245-session.js';
 import { decodeH245, encodeH245 } from '../../../../lib/h323/h245/codec.js';
-import { h245MessageKind, request, openLogicalChannel, type Codec } from '../../../../lib/h323/h245/messages.js';
+import { command, h245MessageKind, request, openLogicalChannel, type Codec } from '../../../../lib/h323/h245/messages.js';
 import type { MultimediaSystemControlMessageValue } from '../../../../lib/h323/h245/schema.js';
 import { FakeTimers } from '../q931/helpers/loopback.js';
 
@@ -21,7 +21,14 @@ interface Side {
   ended: number;
 }
 
-function side(codecs: Codec[], port: number, timers: FakeTimers, random: () => number, deliver: (m: MultimediaSystemControlMessageValue) => void): Side {
+function side(
+  codecs: Codec[],
+  port: number,
+  timers: FakeTimers,
+  random: () => number,
+  deliver: (m: MultimediaSystemControlMessageValue) => void,
+  videoPort?: number,
+): Side {
   const out: Side = { sent: [], tx: [], rx: [], dtmf: [], failures: [], ended: 0 } as unknown as Side;
   const ev: H245SessionEvents = {
     send: (m) => {
@@ -36,17 +43,18 @@ function side(codecs: Codec[], port: number, timers: FakeTimers, random: () => n
     onEndSession: () => out.ended++,
     onFailure: (r) => out.failures.push(r),
   };
-  out.s = new H245Session({ codecs, media: { rtp: { host: '127.0.0.1', port } }, timers, random }, ev);
+  const media = { rtp: { host: '127.0.0.1', port }, ...(videoPort ? { video: { host: '127.0.0.1', port: videoPort } } : {}) };
+  out.s = new H245Session({ codecs, media, timers, random }, ev);
   return out;
 }
 
-function wire(codecsA: Codec[], codecsB: Codec[], randA: () => number, randB: () => number) {
+function wire(codecsA: Codec[], codecsB: Codec[], randA: () => number, randB: () => number, videoA?: number, videoB?: number) {
   const timers = new FakeTimers();
   const queue: Array<() => void> = [];
   let a!: Side;
   let b!: Side;
-  a = side(codecsA, 5000, timers, randA, (m) => queue.push(() => b.s.handle(m)));
-  b = side(codecsB, 6000, timers, randB, (m) => queue.push(() => a.s.handle(m)));
+  a = side(codecsA, 5000, timers, randA, (m) => queue.push(() => b.s.handle(m)), videoA);
+  b = side(codecsB, 6000, timers, randB, (m) => queue.push(() => a.s.handle(m)), videoB);
   const pump = (): void => {
     for (let i = 0; i < 1000 && queue.length > 0; i++) queue.shift()!();
   };
@@ -72,6 +80,32 @@ describe('h323/call H.245 session', () => {
     a.s.end();
     pump();
     expect(b.ended).to.equal(1);
+    expect(a.failures.concat(b.failures)).to.deep.equal([]);
+  });
+
+  it('video: with video ports on both sides, an H.264 channel opens each way next to audio', () => {
+    const { a, b, pump } = wire(['PCMU', 'H264'], ['PCMU', 'H263', 'H264'], () => 1, () => 2, 5100, 6100);
+    a.s.start();
+    b.s.start();
+    pump();
+    expect(a.tx).to.deep.equal([
+      { codec: 'PCMU', port: 6000 },
+      { codec: 'H264', port: 6100 },
+    ]);
+    expect(b.tx).to.deep.equal([
+      { codec: 'PCMU', port: 5000 },
+      { codec: 'H264', port: 5100 },
+    ]);
+    expect(a.rx).to.have.members(['PCMU', 'H264']);
+  });
+
+  it('video refused by a side without a video port: the call stays audio-only, no failure', () => {
+    const { a, b, pump } = wire(['PCMU', 'H264'], ['PCMU', 'H264'], () => 1, () => 2, 5100, undefined);
+    a.s.start();
+    b.s.start();
+    pump();
+    expect(a.tx).to.deep.equal([{ codec: 'PCMU', port: 6000 }]);
+    expect(b.sent.map(h245MessageKind)).to.include('response.openLogicalChannelReject');
     expect(a.failures.concat(b.failures)).to.deep.equal([]);
   });
 
@@ -119,6 +153,35 @@ describe('h323/call H.245 session', () => {
     expect(s.failures).to.deep.equal([]);
     timers.advance(1);
     expect(s.failures[0]).to.match(/timeout/);
+  });
+
+  it('answers requests it does not act on: loop reject, multiplex reject, FunctionNotUnderstood', () => {
+    const timers = new FakeTimers();
+    const s = side(['PCMU'], 5000, timers, () => 1, () => undefined);
+    s.s.handle(request('maintenanceLoopRequest', { type: { choice: 'systemLoop', value: null } }));
+    s.s.handle(request('requestMultiplexEntry', { entryNumbers: [1, 2] }));
+    s.s.handle(request('genericRequest', { messageIdentifier: { choice: 'standard', value: '0.0.8.460.18' } }));
+    s.s.handle({ choice: 'request', value: { choice: '$unknown', index: 9, value: Uint8Array.of(7) } });
+    expect(s.sent.map(h245MessageKind)).to.deep.equal([
+      'response.maintenanceLoopReject',
+      'response.requestMultiplexEntryReject',
+      'indication.functionNotUnderstood',
+      'indication.functionNotUnderstood',
+    ]);
+  });
+
+  it('SendTerminalCapabilitySet makes it send its capabilities again; RequestChannelClose is acked', () => {
+    const timers = new FakeTimers();
+    const s = side(['PCMU'], 5000, timers, () => 1, () => undefined);
+    s.s.start();
+    s.s.handle(command('sendTerminalCapabilitySet', { choice: 'genericRequest', value: null }));
+    s.s.handle(request('requestChannelClose', { forwardLogicalChannelNumber: 101 }));
+    expect(s.sent.map(h245MessageKind)).to.deep.equal([
+      'request.terminalCapabilitySet',
+      'request.masterSlaveDetermination',
+      'request.terminalCapabilitySet',
+      'response.requestChannelCloseAck',
+    ]);
   });
 
   it('round trip delay requests are answered with the same sequence number', () => {

@@ -194,3 +194,37 @@ describe('policy/audit: file log', () => {
     await log.close().catch(() => undefined);
   });
 });
+
+describe('policy/audit: canonical form', () => {
+  it('the record fast path equals the generic canonical JSON (fuzzed)', async () => {
+    const { canonicalRecord, canonicalJson, buildRecord, recordHash } = await import('../../../../lib/audit/record.js');
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(
+        fc.record(
+          {
+            gate: fc.string(),
+            decision: fc.constantFrom('admit', 'reject', 'challenge'),
+            status: fc.integer({ min: 0, max: 699 }),
+            reason: fc.string(),
+            method: fc.option(fc.string(), { nil: undefined }),
+            callId: fc.option(fc.string(), { nil: undefined }),
+            identity: fc.option(fc.string(), { nil: undefined }),
+            source: fc.option(fc.string(), { nil: undefined }),
+            pii: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.nat()), { nil: undefined }),
+            passed: fc.option(fc.array(fc.string()), { nil: undefined }),
+            latencyUs: fc.option(fc.nat(), { nil: undefined }),
+          },
+          { requiredKeys: ['gate', 'decision', 'status', 'reason'] },
+        ),
+        fc.nat(),
+        (input, seq) => {
+          const rec = buildRecord(input as AuditInput, 'k', seq + 1, GENESIS_HASH, new Date(0));
+          expect(canonicalRecord(rec)).to.equal(canonicalJson(rec));
+          expect(recordHash(rec)).to.equal(rec.hash);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

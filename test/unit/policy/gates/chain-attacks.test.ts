@@ -28,6 +28,9 @@ describe('policy/chain: good case and every attack in the issue', () => {
     const m = await h.promRegistry.getSingleMetricAsString('gw_policy_decisions_total');
     expect(m).to.include('gw_policy_decisions_total{gate="chain",outcome="admit"} 1');
     expect(m).to.include('gw_policy_decisions_total{gate="digest",outcome="challenge"} 1');
+    const hist = await h.promRegistry.getSingleMetricAsString('gw_policy_decision_seconds');
+    expect(hist).to.include('gw_policy_decision_seconds_count{outcome="admit"} 1');
+    expect(hist).to.include('gw_policy_decision_seconds_count{outcome="challenge"} 1');
   });
 
   it('accepts MD5 digest too (RFC 8760 both algorithms)', async () => {
@@ -216,6 +219,18 @@ describe('policy/chain: good case and every attack in the issue', () => {
       await h.chain.release(ids[0]!);
       h.clock.advance(1000);
       expect((await authedCall(h, h.alice)).result.decision.outcome).to.equal('admit');
+    });
+
+    it('a second INVITE re-using an active Call-ID -> 482, and cannot free the original slot', async () => {
+      const h = makeHarness();
+      const one = await authedCall(h, h.alice, { callId: 'dup@x' });
+      expect(one.result.decision.outcome).to.equal('admit');
+      h.clock.advance(1000);
+      const two = await authedCall(h, h.alice, { callId: 'dup@x', body: audioOffer(['G722/8000']) });
+      expect(two.result.decision).to.include({ status: 482, reason: 'duplicate-call-id' });
+      expect(await h.stores.ledger.usage('T-01')).to.deep.equal({ calls: 1, bps: 80_000 });
+      const bobTakeover = await authedCall(h, h.bob, { callId: 'dup@x' });
+      expect(bobTakeover.result.decision.status).to.equal(482);
     });
 
     it('a refusal by a later gate releases the call slot', async () => {

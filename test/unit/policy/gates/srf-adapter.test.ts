@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { contextFromSrf, forwardingFor, headersForSrf, policyMiddleware, policyOf, type SrfLikeRequest } from '../../../../lib/policy/srf-adapter.js';
 import { makeHarness, request } from '../harness.js';
 import type { PolicyChain } from '../../../../lib/policy/chain.js';
+import type Srf from 'drachtio-srf';
 
 /** A stand-in with the srf request surface the adapter uses (get/has/headers/source_*). */
 function srfReq(headers: Record<string, string>, extra: Partial<SrfLikeRequest> = {}): SrfLikeRequest {
@@ -27,6 +28,12 @@ function run(chain: PolicyChain, req: SrfLikeRequest) {
     } as unknown as Parameters<ReturnType<typeof policyMiddleware>>[1];
     policyMiddleware(chain)(req, res, () => resolve({ next: true }));
   });
+}
+
+/** Compile-time check: the middleware plugs into srf.use with drachtio-srf's own types. */
+export function wire(srf: Srf, chain: PolicyChain): void {
+  srf.use('invite', policyMiddleware(chain));
+  srf.use('register', policyMiddleware(chain, { multiValue: 'first' }));
 }
 
 describe('policy/srf-adapter', () => {

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { parse } from 'sdp-transform';
 import { filterSdp } from '../../../../lib/sdp/filter.js';
 import { parseSdp } from '../../../../lib/sdp/parse.js';
+import { capBandwidth, dropMedia } from '../../../../lib/sdp/edit.js';
 import { estimateSdp } from '../../../../lib/sdp/bandwidth.js';
 import { codecByName, wireBps, efficiency } from '../../../../lib/sdp/catalogue.js';
 import { selectCodec } from '../../../../lib/sdp/selector.js';
@@ -87,6 +88,27 @@ describe('policy/sdp: codec whitelist filter', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('policy/sdp: line edits (fairness trimming)', () => {
+  it('caps a video stream with b=AS in RFC 4566 order, dropping TIAS, other lines untouched', () => {
+    const text = videoOffer().replace('m=video 4002 RTP/AVP 96\r\n', 'm=video 4002 RTP/AVP 96\r\nc=IN IP4 192.0.2.11\r\nb=TIAS:2000000\r\n');
+    const out = capBandwidth(text, [1], 900.7);
+    const video = out.slice(out.indexOf('m=video'));
+    expect(video).to.equal('m=video 4002 RTP/AVP 96\r\nc=IN IP4 192.0.2.11\r\nb=AS:900\r\na=rtpmap:96 VP8/90000\r\n');
+    expect(out.slice(0, out.indexOf('m=video'))).to.equal(text.slice(0, text.indexOf('m=video')));
+    expect(parseSdp(out).ok).to.equal(true);
+  });
+
+  it('drops media sections and their mids from BUNDLE', () => {
+    const out = dropMedia(AUDIO_VIDEO_OFFER, [1, 2]);
+    const p = parseSdp(out);
+    expect(p.ok).to.equal(true);
+    if (!p.ok) return;
+    expect(p.sdp.media.map((m) => m.type)).to.deep.equal(['audio']);
+    expect(out).to.include('a=group:BUNDLE 0\r\n');
+    expect(out).not.to.match(/VP8|BFCP/);
   });
 });
 

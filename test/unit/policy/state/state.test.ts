@@ -48,10 +48,12 @@ describe('policy/state: in-memory stores', () => {
   it('call ledger: cap, bandwidth sum, release', async () => {
     const l = new MemoryCallLedger();
     expect((await l.tryAdd('a', 'c1', 2)).ok).to.equal(true);
-    expect((await l.tryAdd('a', 'c1', 2)).ok).to.equal(true); // idempotent
+    expect(await l.tryAdd('a', 'c1', 2)).to.deep.equal({ ok: false, duplicate: true, calls: 1, otherBps: 0 });
+    expect((await l.tryAdd('b', 'c1', 2)).duplicate).to.equal(true); // another owner cannot take it over
     expect((await l.tryAdd('a', 'c2', 2)).ok).to.equal(true);
     expect((await l.tryAdd('a', 'c3', 2)).ok).to.equal(false);
     expect((await l.trySetBandwidth('a', 'c1', 2_000_000, 3_000_000)).ok).to.equal(true);
+    expect((await l.trySetBandwidth('b', 'c1', 1, 3_000_000)).ok).to.equal(false);
     const r = await l.trySetBandwidth('a', 'c2', 1_500_000, 3_000_000);
     expect(r).to.deep.equal({ ok: false, calls: 2, otherBps: 2_000_000 });
     await l.release('c1');
