@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<BenchModule>> = {
   sip: () => import('./sip.js'),
   policy: () => import('./policy.js') as Promise<BenchModule>,
   'h323-ras': () => import('./h323-ras.js') as Promise<BenchModule>,
+  'h323-call': () => import('./h323-call.js') as Promise<BenchModule>,
 };
 
 async function main(): Promise<void> {

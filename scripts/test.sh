@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that installs what the tests need and runs them (README: "Run the tests").
-# Installs missing Debian tools (SIPp, tshark, redis-server, promtool, tcpdump) and npm deps,
+# Installs missing Debian tools (SIPp, tshark/text2pcap, promtool; tcpdump for `npm run bench`)
+# and npm deps,
 # then runs typecheck, unit and end-to-end suites. Safe to re-run: installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +10,6 @@ declare -A tool_pkg=(
   [sipp]=sip-tester
   [tshark]=tshark
   [text2pcap]=wireshark-common
-  [redis-server]=redis-server
   [promtool]=prometheus
   [tcpdump]=tcpdump
 )

@@ -22,6 +22,22 @@ export type SrfDialog = Srf.Dialog;
 export type SrfNext = (err?: unknown) => void;
 export type SrfMiddleware = (req: SrfRequest, res: SrfResponse, next: SrfNext) => void;
 
+/** A request the app sent (srf.request): its responses arrive as events. */
+export interface SentRequest {
+  on(event: 'response', cb: (res: SrfResponse) => void): void;
+}
+
+export interface OutgoingRequest {
+  method: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
+/** Dialog#request, whose shipped typing wants a whole SrfRequest as options. */
+export function dialogRequest(d: SrfDialog, opts: OutgoingRequest): Promise<SrfResponse> {
+  return (d as unknown as { request(o: OutgoingRequest): Promise<SrfResponse> }).request(opts);
+}
+
 /** The parts of an Srf instance the gateway uses, including the untyped ones. */
 export interface GatewaySrf {
   /** Starts connecting; returns the app object, NOT a promise (srf 5.0.29). Watch 'connect'/'error'. */
@@ -35,6 +51,8 @@ export interface GatewaySrf {
   createB2BUA(req: SrfRequest, res: SrfResponse, uri: string, opts: Srf.CreateB2BUAOptions): Promise<{ uas: SrfDialog; uac: SrfDialog }>;
   createUAS(req: SrfRequest, res: SrfResponse, opts: Srf.CreateUASOptions): Promise<SrfDialog>;
   createUAC(uri: string, opts?: Srf.CreateUACOptions): Promise<SrfDialog>;
+  /** An out-of-dialog request (MESSAGE, OPTIONS...) to `uri`. */
+  request(uri: string, opts: OutgoingRequest): Promise<SentRequest>;
   on(event: 'connect', listener: (err: Error | null, hostport: string) => void): this;
   on(event: 'reconnecting', listener: (info: { delay: number; attempt: number }) => void): this;
   on(event: 'close' | 'disconnect', listener: () => void): this;

@@ -18,6 +18,9 @@ import { policyMiddleware, policyOf, forwardingFor, type SrfLikeRequest } from '
 import { Registrar } from '../../lib/registrar/registrar.js';
 import { MemoryBindingStore } from '../../lib/registrar/bindings.js';
 import { registerHandler, forwardedHeaders, mergeHeaders } from '../../lib/sip/register-handler.js';
+import { NeighbourResponder, RasClient, neighbourOptionsFromConfig, rasClientOptionsFromConfig } from '../../lib/h323/ras/index.js';
+import { GatewayAliasResolver } from '../../lib/routing/alias-resolver.js';
+import { relayMessage } from '../../lib/sip/message-relay.js';
 
 export interface GatewayDeps {
   registry: Registry;
@@ -30,6 +33,10 @@ export class Gateway {
   readonly calls: ActiveCalls;
   readonly registrar: Registrar;
   policy: RunningPolicy | undefined;
+  neighbour: NeighbourResponder | undefined;
+  /** LRQs to GnuGk and, when configured, our registration with it (from the neighbour socket). */
+  rasClient: RasClient | undefined;
+  rasPort = 0;
   private readonly lag: EventLoopLagMonitor;
   private readonly ops: OpsServer;
   private readonly callMetrics: CallMetrics;
@@ -52,17 +59,40 @@ export class Gateway {
       this.srf.use('invite', gate);
       this.srf.use('register', gate);
       this.srf.use('register', registerHandler(this.registrar, cfg.sip.userAgent, log));
+      this.srf.use('message', gate);
+      this.srf.use('message', (req, res) => this.onMessage(req, res));
     }
     this.srf.use('invite', (req, res) => this.onInvite(req, res));
     this.srf.use('options', methods.options);
     for (const m of REFUSED_METHODS) {
-      if (m === 'REGISTER' && cfg.policy.enabled) continue;
+      if ((m === 'REGISTER' || m === 'MESSAGE') && cfg.policy.enabled) continue;
       this.srf.use(m.toLowerCase(), methods.refuse);
     }
   }
 
   async start(): Promise<void> {
     if (this.cfg.policy.enabled) this.policy = await startPolicy(this.cfg, this.deps.registry, this.deps.log);
+    const h323 = this.cfg.h323;
+    if (h323) {
+      const resolver = new GatewayAliasResolver(h323.localZone.prefixes, h323.localZone.aliases, this.policy?.registry, this.policy ? this.registrar : undefined);
+      this.neighbour = new NeighbourResponder(neighbourOptionsFromConfig(h323, resolver, this.deps.registry));
+      this.rasPort = (await this.neighbour.start()).port;
+      const clientOpts = rasClientOptionsFromConfig(h323, this.deps.registry);
+      if (clientOpts && h323.gatekeeper) {
+        this.rasClient = new RasClient({ ...clientOpts, transport: this.neighbour.rasTransport() });
+        await this.rasClient.start();
+        if (h323.gatekeeper.register) {
+          const gk = h323.gatekeeper;
+          // Registration failing must not stop SIP service; it is logged and shows in metrics.
+          this.rasClient
+            .register({ aliases: gk.aliases, prefixes: h323.localZone.prefixes, timeToLive: gk.timeToLive, ...(gk.gatekeeperId ? { gatekeeperId: gk.gatekeeperId } : {}) })
+            .then(
+              () => this.deps.log.info('registered with the gatekeeper', { gatekeeper: `${gk.host}:${gk.port}` }),
+              (err: unknown) => this.deps.log.error('gatekeeper registration failed', { error: err instanceof Error ? err.message : String(err) }),
+            );
+        }
+      }
+    }
     this.lag.start();
     this.httpPort = await this.ops.start();
     this.link.connect();
@@ -108,6 +138,8 @@ export class Gateway {
     this.lag.stop();
     this.link.disconnect();
     await this.ops.stop();
+    await this.rasClient?.stop();
+    await this.neighbour?.stop();
     await this.policy?.close();
   }
 
@@ -145,6 +177,15 @@ export class Gateway {
     const fwd = decided ? forwardingFor(decided) : { headers: {} };
     const headers = mergeHeaders(forwardedHeaders(req, this.cfg.policy.forwardHeaders), fwd.headers, { 'User-Agent': ua });
     const session = new CallSession(this.srf, req, res, this.calls, this.callMetrics, this.deps.log);
-    void session.forward(m.target, headers, fwd.localSdpB, release);
+    void session.forward(m.target, headers, fwd.localSdpB, release, decided?.state.pii !== undefined);
+  }
+
+  private onMessage(req: SrfRequest, res: SrfResponse): void {
+    const m = matchRoute(this.cfg.dialPlan, requestUser(req.uri));
+    if (!m) {
+      res.send(404, { headers: { Server: this.cfg.sip.userAgent } });
+      return;
+    }
+    void relayMessage(this.srf, req, res, m.target, { forwardHeaders: this.cfg.policy.forwardHeaders, userAgent: this.cfg.sip.userAgent, log: this.deps.log });
   }
 }

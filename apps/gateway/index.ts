@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   log.info('gateway started', { httpPort: gw.httpPort, config: redactConfig(cfg) });
-  process.stdout.write(`READY http=${gw.httpPort}\n`);
+  process.stdout.write(`READY http=${gw.httpPort}${gw.rasPort ? ` ras=${gw.rasPort}` : ''}\n`);
 
   let stopping = false;
   const stop = (signal: string): void => {

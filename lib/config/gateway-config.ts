@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { FieldReader, describe } from './fields.js';
+import { validateH323Config, H323ConfigError, type H323Config } from '../h323/config.js';
 
 export interface DialPlanRoute {
   /** Request-URI user prefix this route takes ('' matches everything). */
@@ -45,6 +46,8 @@ export interface GatewayConfig {
     idKey: string;
     fsync: boolean;
   };
+  /** The H.323 edge (GnuGk neighbour); absent = SIP only. */
+  h323?: H323Config;
   registrar: {
     maxContacts: number;
     minExpiresSec: number;
@@ -60,6 +63,8 @@ export interface PolicySettings {
   /** Digest nonces are HMACs under this secret; instances sharing callers must share it. '' = random per process. */
   nonceSecret: string;
   digestAlgorithms: Array<'SHA-256' | 'MD5'>;
+  /** Digest nonce lifetime; an older nonce gets a fresh challenge with stale=true. */
+  nonceTtlSec: number;
   identityRequiredFor: Array<'guardian' | 'expert' | 'operator' | 'moderator'>;
   identityWindowSec: number;
   escalation: { header: string; values: string[]; priority: string[] };
@@ -79,7 +84,7 @@ export interface PolicySettings {
   lockout: { sourceThreshold: number; userThreshold: number; windowSec: number; lockoutSec: number };
 }
 
-const TOP = ['drachtio', 'http', 'log', 'health', 'shutdown', 'sip', 'dialPlan', 'policy', 'registry', 'audit', 'registrar'] as const;
+const TOP = ['drachtio', 'http', 'log', 'health', 'shutdown', 'sip', 'dialPlan', 'policy', 'registry', 'audit', 'registrar', 'h323'] as const;
 const ROLES = ['guardian', 'expert', 'operator', 'moderator'] as const;
 const ALGS = ['SHA-256', 'MD5'] as const;
 
@@ -163,7 +168,7 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
   });
 
   const p = r.object('policy', root.policy);
-  r.noUnknownKeys('policy', p, ['enabled', 'realm', 'nonceSecretFile', 'digestAlgorithms', 'identityRequiredFor', 'identityWindowSec', 'escalation', 'codecs', 'perCallerBps', 'forwardHeaders', 'rates', 'lockout']);
+  r.noUnknownKeys('policy', p, ['enabled', 'realm', 'nonceSecretFile', 'digestAlgorithms', 'nonceTtlSec', 'identityRequiredFor', 'identityWindowSec', 'escalation', 'codecs', 'perCallerBps', 'forwardHeaders', 'rates', 'lockout']);
   const enabled = r.bool('policy.enabled', p.enabled, true);
   const nonceFile = r.optionalString('policy.nonceSecretFile', p.nonceSecretFile);
   let nonceSecret = env.POLICY_NONCE_SECRET ?? '';
@@ -198,6 +203,7 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
     digestAlgorithms: strings('policy.digestAlgorithms', p.digestAlgorithms, ['SHA-256', 'MD5'], (x) => (ALGS as readonly string[]).includes(x), `one of ${ALGS.join(', ')}`) as PolicySettings['digestAlgorithms'],
     identityRequiredFor: strings('policy.identityRequiredFor', p.identityRequiredFor, ['guardian', 'expert', 'moderator'], (x) => (ROLES as readonly string[]).includes(x), `one of ${ROLES.join(', ')}`) as PolicySettings['identityRequiredFor'],
     identityWindowSec: r.int('policy.identityWindowSec', p.identityWindowSec, 60, 1, 3600),
+    nonceTtlSec: r.int('policy.nonceTtlSec', p.nonceTtlSec, 300, 1, 86_400),
     escalation: {
       header: r.string('policy.escalation.header', esc.header, 'X-Council-Escalation', { nonEmpty: true }),
       values: strings('policy.escalation.values', esc.values, ['ESCALATE']),
@@ -252,6 +258,16 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
   };
   if (registrar.minExpiresSec > registrar.maxExpiresSec) r.fail('registrar.minExpiresSec', 'must not exceed registrar.maxExpiresSec');
 
+  let h323: H323Config | undefined;
+  if (root.h323 !== undefined) {
+    try {
+      h323 = validateH323Config(root.h323, 'h323');
+    } catch (err) {
+      if (!(err instanceof H323ConfigError)) throw err;
+      r.fail(err.field, err.message.slice(err.field.length + 2));
+    }
+  }
+
   const cfg: GatewayConfig = {
     drachtio: { host, port, secret, retryMaxDelayMs },
     http,
@@ -264,6 +280,7 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
     registry: { file: registryFile },
     audit: { dir: auditDir, idKey, fsync: r.bool('audit.fsync', au.fsync, true) },
     registrar,
+    ...(h323 ? { h323 } : {}),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return cfg;

@@ -52,7 +52,7 @@ export async function startPolicy(cfg: GatewayConfig, registry: Registry, log: L
   const p = cfg.policy;
   const { chain, stores } = buildPolicyChain(
     {
-      digest: { realm: p.realm, nonceSecrets: [nonceSecret], algorithms: p.digestAlgorithms },
+      digest: { realm: p.realm, nonceSecrets: [nonceSecret], algorithms: p.digestAlgorithms, nonceTtlSec: p.nonceTtlSec },
       identity: { requiredFor: p.identityRequiredFor, windowSec: p.identityWindowSec },
       pii: { markerHeader: p.escalation.header, markerValues: p.escalation.values, priorityValues: p.escalation.priority },
       codecs: { allow: p.codecs, warnAgent: cfg.sip.userAgent },

@@ -33,7 +33,8 @@ export function isEscalated(req: PolicyRequest, cfg: PiiConfig): boolean {
 }
 
 /** Text bodies we scan; SDP is excluded (its addresses are media addresses, not PII of a person). */
-function isTextBody(contentType: string | undefined): boolean {
+/** Bodies PII is looked for in (SDP and binary bodies are not text to people). */
+export function isTextBody(contentType: string | undefined): boolean {
   const t = (contentType ?? '').split(';')[0]!.trim().toLowerCase();
   return t.startsWith('text/') || t === 'message/cpim' || t === 'application/json' || t === 'application/xml';
 }

@@ -72,6 +72,8 @@ export function parseContact(value: string): ParsedContact | undefined {
 
 export class Registrar {
   private readonly gauge: Gauge;
+  /** Bindings per identity, for the gauge (the store may be shared; this counts what we wrote). */
+  private readonly total = new Map<string, number>();
 
   constructor(
     private readonly store: BindingStore,
@@ -81,8 +83,6 @@ export class Registrar {
   ) {
     this.gauge = new Gauge({ name: 'gw_registrar_bindings', help: 'Contacts bound by the last REGISTER seen per identity (sum)', registers: [registry] });
   }
-
-  private total = new Map<string, number>();
 
   async lookup(entryId: string): Promise<Binding[]> {
     return (await this.store.get(entryId)).sort((a, b) => b.updatedAt - a.updatedAt);

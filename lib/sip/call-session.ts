@@ -4,7 +4,9 @@
  * add H.323 and media legs here; the policy chain has run before a session exists.
  */
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { GatewaySrf, SrfRequest, SrfResponse, SrfDialog } from '../../types/drachtio-srf.js';
+import { dialogRequest, type GatewaySrf, type SrfRequest, type SrfResponse, type SrfDialog } from '../../types/drachtio-srf.js';
+import { redactPii } from '../policy/pii.js';
+import { isTextBody } from '../policy/pii-gate.js';
 import type { Logger } from '../log/logger.js';
 import type { ActiveCalls } from './active-calls.js';
 
@@ -45,7 +47,7 @@ export class CallSession {
    * Forwards the call. `localSdpB` replaces the caller's offer (codec-filtered / trimmed by the
    * policy); `onEnd` runs once whenever the call ends or fails (frees quota and call slot).
    */
-  async forward(target: string, headers: Record<string, string>, localSdpB: string | undefined, onEnd: () => void): Promise<void> {
+  async forward(target: string, headers: Record<string, string>, localSdpB: string | undefined, onEnd: () => void, escalated = false): Promise<void> {
     const id = `${this.req.get('Call-ID')}`;
     this.calls.add(id);
     let ended = false;
@@ -70,6 +72,8 @@ export class CallSession {
       };
       uas.on('destroy', () => end(uac));
       uac.on('destroy', () => end(uas));
+      uas.on('info', (req: SrfRequest, res: SrfResponse) => this.relayInfo(uac, req, res, escalated));
+      uac.on('info', (req: SrfRequest, res: SrfResponse) => this.relayInfo(uas, req, res, escalated));
     } catch (err) {
       finish();
       const status = (err as SipError).status;
@@ -82,6 +86,20 @@ export class CallSession {
       this.log.error('b2bua failed', { error: err instanceof Error ? err.message : String(err) });
       if (!this.res.finalResponseSent) this.res.send(503, { headers: { 'Retry-After': '5' } });
     }
+  }
+
+  /**
+   * In-dialog INFO (DTMF relay, text) goes to the other leg; on an escalated call a text body is
+   * redacted first, as the INVITE was.
+   */
+  private relayInfo(other: SrfDialog, req: SrfRequest, res: SrfResponse, escalated: boolean): void {
+    const contentType = req.has('Content-Type') ? req.get('Content-Type') : undefined;
+    let body = req.body ?? '';
+    if (escalated && body && isTextBody(contentType)) body = redactPii(body).text;
+    dialogRequest(other, { method: 'INFO', headers: contentType ? { 'Content-Type': contentType } : {}, body }).then(
+      (r) => res.send(r.status, r.reason, {}),
+      () => res.send(500),
+    );
   }
 
   private observe(outcome: string): void {

@@ -11,6 +11,7 @@
  * Short runs happen in the unit tests; a long run: `node --import tsx test/fuzz/h225-h245.ts --runs 1000000`.
  */
 import fc from 'fast-check';
+import { mutated } from './mutate.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -60,22 +61,6 @@ export function seedCorpus(): Corpus {
   return { uuies, h245 };
 }
 
-function mutated(seeds: Uint8Array[]): fc.Arbitrary<Uint8Array> {
-  const edit = fc.tuple(fc.nat(), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 255 }));
-  return fc.tuple(fc.constantFrom(...seeds), fc.array(edit, { maxLength: 6 })).map(([seed, edits]) => {
-    let b = Array.from(seed);
-    for (const [pos, op, val] of edits) {
-      if (b.length === 0) break;
-      const i = pos % b.length;
-      if (op === 0) b[i] = val;
-      else if (op === 1) b[i] = b[i]! ^ (1 << (val % 8));
-      else if (op === 2) b.splice(i, 1);
-      else if (op === 3) b.splice(i, 0, val);
-      else b = b.slice(0, i);
-    }
-    return Uint8Array.from(b);
-  });
-}
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 

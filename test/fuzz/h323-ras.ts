@@ -13,6 +13,7 @@
  * (default 1e6).
  */
 import fc from 'fast-check';
+import { mutated } from './mutate.js';
 import { isDeepStrictEqual } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,22 +62,6 @@ export function decodeIsSafe(bytes: Uint8Array): boolean {
   return true;
 }
 
-function mutated(seeds: Uint8Array[]): fc.Arbitrary<Uint8Array> {
-  const edit = fc.tuple(fc.nat(), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 255 }));
-  return fc.tuple(fc.constantFrom(...seeds), fc.array(edit, { minLength: 1, maxLength: 8 })).map(([seed, edits]) => {
-    let b = Array.from(seed);
-    for (const [pos, op, val] of edits) {
-      if (b.length === 0) break;
-      const i = pos % b.length;
-      if (op === 0) b[i] = val;
-      else if (op === 1) b[i] = b[i]! ^ (1 << (val % 8));
-      else if (op === 2) b.splice(i, 1);
-      else if (op === 3) b.splice(i, 0, val);
-      else b = b.slice(0, i);
-    }
-    return Uint8Array.from(b);
-  });
-}
 
 interface FuzzProperty {
   readonly name: string;
@@ -93,7 +78,7 @@ export function properties(): FuzzProperty[] {
       share: 0.2,
       arb: fc.tuple(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 300 })).map(([h, rest]) => Uint8Array.from([h & 0x7f, ...rest])),
     },
-    { name: 'mutated real packets', share: 0.5, arb: mutated(seeds) },
+    { name: 'mutated real packets', share: 0.5, arb: mutated(seeds, { minEdits: 1 }) },
   ];
 }
 

@@ -12,6 +12,7 @@
  * Short runs happen in the unit tests; a long run: `node --import tsx test/fuzz/q931.ts --runs 1000000`.
  */
 import fc from 'fast-check';
+import { mutated } from './mutate.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,23 +39,6 @@ export function seedCorpus(): { streams: Uint8Array[]; messages: Uint8Array[] } 
   return { streams, messages };
 }
 
-/** A seed with up to 8 edits: overwrite, flip a bit, delete, insert, or truncate. */
-function mutated(seeds: Uint8Array[]): fc.Arbitrary<Uint8Array> {
-  const edit = fc.tuple(fc.nat(), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 255 }));
-  return fc.tuple(fc.constantFrom(...seeds), fc.array(edit, { maxLength: 8 })).map(([seed, edits]) => {
-    let b = Array.from(seed);
-    for (const [pos, op, val] of edits) {
-      if (b.length === 0) break;
-      const i = pos % b.length;
-      if (op === 0) b[i] = val;
-      else if (op === 1) b[i] = b[i]! ^ (1 << (val % 8));
-      else if (op === 2) b.splice(i, 1);
-      else if (op === 3) b.splice(i, 0, val);
-      else b = b.slice(0, i);
-    }
-    return Uint8Array.from(b);
-  });
-}
 
 /** decode never throws, and decode -> encode is the identity on everything decode accepts. */
 function decodeRoundTrips(bytes: Uint8Array): boolean {

@@ -13,6 +13,8 @@ import { repoRoot } from '../support/paths.js';
 export interface GatewayProcess {
   proc: ChildProcess;
   httpPort: number;
+  /** UDP port of the H.323 RAS neighbour responder (0 when the config has no h323 section). */
+  rasPort: number;
   /** Everything the process wrote to stdout/stderr so far (JSON log lines). */
   output(): string;
   /** Resolves when the output (from `from` on) matches `re`; rejects after timeoutMs. */
@@ -54,11 +56,13 @@ export async function startGateway(opts: GatewayProcessOptions): Promise<Gateway
     return code as number | null;
   });
 
+  let rasPort = 0;
   const httpPort = await new Promise<number>((resolve, reject) => {
     const onData = (): void => {
-      const m = /READY http=(\d+)/.exec(out);
+      const m = /READY http=(\d+)(?: ras=(\d+))?/.exec(out);
       if (m) {
         proc.stdout?.off('data', onData);
+        rasPort = Number(m[2] ?? 0);
         resolve(Number(m[1]));
       }
     };
@@ -69,6 +73,7 @@ export async function startGateway(opts: GatewayProcessOptions): Promise<Gateway
   return {
     proc,
     httpPort,
+    rasPort,
     output: () => out,
     waitForOutput(re: RegExp, timeoutMs = 10_000, from = 0) {
       return new Promise<string>((resolve, reject) => {

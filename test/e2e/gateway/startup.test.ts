@@ -1,5 +1,9 @@
 import { expect } from 'chai';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { gatewayExit } from '../../lab/gateway-process.js';
+import { labPerson, writeRegistry } from '../../lab/policy-lab.js';
 
 describe('gateway start-up: bad configuration', function () {
   this.timeout(30_000);
@@ -15,5 +19,18 @@ describe('gateway start-up: bad configuration', function () {
     const { code, output } = await gatewayExit({ policy: { enabled: false } });
     expect(code).to.equal(2);
     expect(output).to.include('DRACHTIO_SECRET: no drachtio secret');
+  });
+
+  it('refuses a registry where one key belongs to two identities (anti-Sybil), naming the entry', async () => {
+    const a = labPerson('A1', 'council.local');
+    const b = labPerson('B1', 'council.local');
+    b.entry.keys = [{ kid: 'b1-k1', publicKey: a.entry.keys[0]!.publicKey }];
+    const reg = writeRegistry([a, b]);
+    const { code, output } = await gatewayExit(
+      { registry: { file: reg.file }, audit: { dir: mkdtempSync(join(tmpdir(), 'gw-audit-')) } },
+      { DRACHTIO_SECRET: 'x' },
+    );
+    expect(code).to.equal(2);
+    expect(output).to.match(/entries\[1\]\.keys\[0\]\.publicKey: .*(already|registered|duplicate)/i);
   });
 });

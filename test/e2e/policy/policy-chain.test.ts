@@ -3,6 +3,7 @@
  * gateway -> SIPp UAS. Every gate admits the good case and refuses its bad cases with the right
  * SIP code; the UAS receives the redacted, codec-filtered INVITE; every decision is in the audit
  * log, which `gatewayctl audit verify` accepts and which fails at the right record once tampered.
+ * The registrar binds experts over REGISTER, and GnuGk's LRQs (as a neighbour) learn from it.
  */
 import { expect } from 'chai';
 import { mkdtempSync, readFileSync, writeFileSync, readdirSync, cpSync, rmSync } from 'node:fs';
@@ -15,6 +16,8 @@ import { SDP, injectionFile, policyInvite } from '../../lab/scenarios.js';
 import { identityJws, labPerson, writeRegistry, type LabPerson } from '../../lab/policy-lab.js';
 import { metricValue } from '../../lab/wait.js';
 import { main as cli } from '../../../apps/cli/index.js';
+import { UdpPeer, rasFixture } from '../../lab/h323/udp-peer.js';
+import { decodeRas, encodeRas, aliasFromString } from '../../../lib/h323/ras/messages.js';
 
 const REALM = 'council.test';
 const HOST = '127.0.0.1';
@@ -52,6 +55,12 @@ describe('policy chain on the wire', function () {
         },
         registry: { file: reg.file },
         audit: { dir: auditDir },
+        h323: {
+          ras: { host: '127.0.0.1', port: 0 },
+          callSignalAddress: { host: '127.0.0.1', port: 1720 },
+          neighbours: [{ name: 'GK', host: '127.0.0.1' }],
+          localZone: { prefixes: ['9'] },
+        },
       },
       env: { DRACHTIO_SECRET: target.secret, POLICY_NONCE_SECRET: 'test-nonce-secret' },
     });
@@ -185,6 +194,47 @@ describe('policy chain on the wire', function () {
     const second = videoAs(invs[1]!);
     // Either video capped below what was asked, or dropped (no video m-line / port 0).
     expect(second === undefined || (second as number) < 2500 || /m=video 0 /.test(invs[1]!)).to.equal(true);
+  });
+
+  describe('registrar and RAS', () => {
+    let gk: UdpPeer;
+    before(async () => {
+      gk = await UdpPeer.open('127.0.0.1');
+    });
+    after(() => gk.close());
+
+    /** GnuGk's own neighbour LRQ (captured bytes), asking for `alias` and replying to our peer. */
+    async function lrq(alias: string, seq: number): Promise<string> {
+      const m = decodeRas(rasFixture('s1a-ep-ras-and-neighbour-lrq-noreply', '0006'));
+      if (m.choice !== 'locationRequest') throw new Error('fixture is not an LRQ');
+      m.value.destinationInfo = [aliasFromString(alias)];
+      m.value.replyAddress = { choice: 'ipAddress', value: { ip: Uint8Array.from([127, 0, 0, 1]), port: gk.port } };
+      m.value.requestSeqNum = seq;
+      await gk.send(encodeRas(m), { host: '127.0.0.1', port: gw.rasPort });
+      let timer: NodeJS.Timeout | undefined;
+      const reply = await Promise.race([
+        gk.next(),
+        new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no RAS reply to LRQ for ${alias}`)), 5000); }),
+      ]).finally(() => clearTimeout(timer));
+      const got = decodeRas(reply.bytes);
+      if (got.choice === 'locationReject') return `LRJ ${(got.value.rejectReason as { choice: string }).choice}`;
+      return got.choice === 'locationConfirm' ? 'LCF' : got.choice;
+    }
+
+    const sippReg = (scenario: string) =>
+      runSipp({ target: sip, scenario, calls: 1, auth: { user: alice.username, password: alice.password }, args: ['-inf', injectionFile([[alice.username]])] });
+
+    it('REGISTER with digest binds the contact; GnuGk\'s LRQ for the expert then gets LCF; after un-REGISTER, LRJ', async () => {
+      expect(await lrq('alice', 101)).to.equal('LRJ notRegistered');
+      const reg = await sippReg('policy/register.xml');
+      expect(reg.exitCode, reg.messages.slice(-2000)).to.equal(0);
+      expect(await lrq('alice', 102)).to.equal('LCF');
+      expect(await lrq('9123', 103)).to.equal('LCF');
+      expect(await lrq('5555', 104)).to.match(/^LRJ/);
+      const unreg = await sippReg('policy/unregister.xml');
+      expect(unreg.exitCode, unreg.messages.slice(-2000)).to.equal(0);
+      expect(await lrq('alice', 105)).to.equal('LRJ notRegistered');
+    });
   });
 
   it('every decision above is in the audit log; audit verify passes, and fails at the right record on a tampered copy', async () => {

@@ -1,0 +1,37 @@
+/**
+ * Answers GnuGk's LRQs from the SIP side: an alias is ours when it names a registry identity
+ * with a live registration (h323-ID / dialled digits equal to its SIP username), or when it
+ * falls in the configured zone prefixes/aliases (static dial plan). Nothing else is claimed, so
+ * GnuGk never routes a call here that the gateway could not place.
+ */
+import type { AliasResolver, LocationAnswer, LocationQuery } from '../h323/ras/resolver.js';
+import { StaticPrefixResolver } from '../h323/ras/resolver.js';
+import type { RegistryReader } from '../registry/types.js';
+import type { Registrar } from '../registrar/registrar.js';
+
+export class GatewayAliasResolver implements AliasResolver {
+  private readonly zone: StaticPrefixResolver;
+
+  constructor(
+    prefixes: readonly string[],
+    aliases: readonly string[],
+    private readonly registry: RegistryReader | undefined,
+    private readonly registrar: Registrar | undefined,
+  ) {
+    this.zone = new StaticPrefixResolver(prefixes, aliases);
+  }
+
+  async locate(query: LocationQuery, signal: AbortSignal): Promise<LocationAnswer> {
+    if (this.registry && this.registrar) {
+      for (const alias of query.destinationStrings) {
+        if (signal.aborted) return { result: 'notFound', reason: 'resourceUnavailable' };
+        const entry = await this.registry.byUsername(alias);
+        if (!entry || entry.status !== 'active') continue;
+        if ((await this.registrar.lookup(entry.id)).length) return { result: 'found' };
+        // A known person who is not reachable right now: say so, GnuGk may try elsewhere.
+        return { result: 'notFound', reason: 'notRegistered' };
+      }
+    }
+    return this.zone.locate(query);
+  }
+}
