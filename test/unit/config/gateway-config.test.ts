@@ -87,3 +87,14 @@ describe('gateway config', () => {
     expect(p[0]).to.match(/^gw\.json: not valid JSON/);
   });
 });
+
+describe('shipped configuration files', () => {
+  it('the compose lab gateway.json is valid with the env compose gives it', async () => {
+    const { fixture } = await import('../../support/paths.js');
+    const file = fixture('..', '..', 'sip-configs', 'gateway', 'gateway.json');
+    const cfg = loadConfig({ file, env: { DRACHTIO_SECRET: 'x', POLICY_NONCE_SECRET: 'y', REGISTRY_FILE: '/etc/gateway/registry.json', AUDIT_DIR: '/var/lib/gateway/audit' } });
+    expect(cfg.drachtio.host).to.equal('drachtio');
+    expect(cfg.policy.enabled).to.equal(true);
+    expect(cfg.dialPlan.length).to.be.greaterThan(0);
+  });
+});
