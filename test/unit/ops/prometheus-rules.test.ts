@@ -9,22 +9,14 @@ import { readFileSync, readdirSync, mkdtempSync, writeFileSync, cpSync, rmSync }
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { repoRoot } from '../../support/paths.js';
+import { declaredMetrics } from '../../../scripts/metrics-doc.js';
 
 const run = promisify(execFile);
 const promDir = join(repoRoot, 'sip-configs/prometheus');
 
-function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-  );
-}
-
-/** Metric names declared in product code (`name: 'gw_...'`), plus prom-client's default metrics. */
-export function exportedMetricNames(): Set<string> {
-  const names = new Set<string>(['up']);
-  for (const f of [...sourceFiles(join(repoRoot, 'lib')), ...sourceFiles(join(repoRoot, 'apps'))]) {
-    for (const m of readFileSync(f, 'utf8').matchAll(/name:\s*'(gw_[a-z0-9_]+)'/g)) names.add(m[1] as string);
-  }
+/** Metric names declared in product code, plus Prometheus' `up` and prom-client's default metrics. */
+function exportedMetricNames(): Set<string> {
+  const names = new Set<string>(['up', ...declaredMetrics().map((m) => m.name)]);
   for (const d of ['gw_process_cpu_seconds_total', 'gw_process_resident_memory_bytes', 'gw_nodejs_eventloop_lag_seconds']) names.add(d);
   return names;
 }
