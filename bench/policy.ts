@@ -120,6 +120,7 @@ async function chainBench(n: number): Promise<void> {
   const lat: number[] = [];
   let admitted = 0;
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < reqs.length; i++) {
     const s = process.hrtime.bigint();
     const r = await chain.decide(reqs[i]!);
@@ -130,6 +131,8 @@ async function chainBench(n: number): Promise<void> {
     await chain.release(reqs[i]!.callId);
   }
   const totalS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuUs = (cpu.user + cpu.system) / reqs.length;
   lat.sort((a, b) => a - b);
   const median = pct(lat, 0.5);
   // For scale: the one EdDSA verify every INVITE needs, timed the same way right after.
@@ -147,6 +150,7 @@ async function chainBench(n: number): Promise<void> {
   process.stdout.write(
     `whole chain, INVITE with digest + EdDSA PASSporT + codec filter + bandwidth (memory audit):\n` +
       `  ${admitted} decisions in ${totalS.toFixed(2)} s = ${Math.round(admitted / totalS)} decisions/s (sequential, one core)\n` +
+      `  CPU time (user+sys, whole process, includes release and loop) ${cpuUs.toFixed(1)} us per decision\n` +
       `  per INVITE: median ${median.toFixed(1)} us, p99 ${pct(lat, 0.99).toFixed(1)} us, max ${lat[lat.length - 1]!.toFixed(1)} us` +
       `  [target median <= 150 us: ${median <= 150 ? 'met' : 'NOT met'}]\n` +
       `  for scale: one node:crypto Ed25519 verify alone, median ${pct(vl, 0.5).toFixed(1)} us; load average ${loadavg()[0]!.toFixed(2)} on ${availableParallelism()} cores\n`,

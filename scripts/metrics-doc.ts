@@ -28,7 +28,10 @@ export function declaredMetrics(): MetricDecl[] {
   for (const f of [...files(join(root, 'lib')), ...files(join(root, 'apps'))]) {
     const text = readFileSync(f, 'utf8');
     for (const m of text.matchAll(/new (Counter|Gauge|Histogram|Summary)\b[^(]*\(\s*\{/g)) {
-      const body = text.slice(m.index!, m.index! + 700);
+      // The declaration ends before the next one starts (or after 700 characters).
+      const rest = text.slice(m.index! + m[0].length, m.index! + 700);
+      const next = rest.search(/new (Counter|Gauge|Histogram|Summary)\b/);
+      const body = text.slice(m.index!, m.index! + m[0].length + (next >= 0 ? next : rest.length));
       const name = /name:\s*['`]([a-z0-9_]+)['`]/.exec(body)?.[1];
       if (!name || !name.startsWith('gw_') || out.has(name)) continue;
       const help = /help:\s*(['`])((?:(?!\1).)*)\1/.exec(body)?.[2] ?? '';

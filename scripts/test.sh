@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that installs what the tests need and runs them (README: "Run the tests").
-# Installs missing Debian tools (SIPp, tshark/text2pcap, promtool; tcpdump for `npm run bench`)
+# Installs missing Debian tools (SIPp, tshark/text2pcap, promtool, redis-server; tcpdump for
+# `npm run bench`)
 # and npm deps,
 # then runs typecheck, unit and end-to-end suites. Safe to re-run: installs only what is missing.
 set -euo pipefail
@@ -11,6 +12,7 @@ declare -A tool_pkg=(
   [tshark]=tshark
   [text2pcap]=wireshark-common
   [promtool]=prometheus
+  [redis-server]=redis-server
   [tcpdump]=tcpdump
 )
 missing=()

@@ -9,6 +9,7 @@ import { CliError, processIO, type CliIO } from './io.js';
 import { addKeyCommands } from './keys.js';
 import { addRegistryCommands } from './registry.js';
 import { addAuditCodecCommands } from './audit-codec.js';
+import { addDoctorCommand } from './doctor.js';
 
 export function buildProgram(io: CliIO, done: (code: number) => void): Command {
   const program = new Command('gatewayctl')
@@ -19,6 +20,7 @@ export function buildProgram(io: CliIO, done: (code: number) => void): Command {
   addKeyCommands(program, io, done);
   addRegistryCommands(program, io, done);
   addAuditCodecCommands(program, io, done);
+  addDoctorCommand(program, io, done);
   // Every subcommand inherits the error handling and output routing.
   const walk = (c: Command): void => {
     for (const sub of c.commands) {

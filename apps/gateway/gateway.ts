@@ -16,11 +16,12 @@ import { OpsServer, type HealthReport } from '../../lib/ops/http-server.js';
 import { startPolicy, type RunningPolicy } from '../../lib/policy/from-config.js';
 import { policyMiddleware, policyOf, forwardingFor, type SrfLikeRequest } from '../../lib/policy/srf-adapter.js';
 import { Registrar } from '../../lib/registrar/registrar.js';
-import { MemoryBindingStore } from '../../lib/registrar/bindings.js';
 import { registerHandler, forwardedHeaders, mergeHeaders } from '../../lib/sip/register-handler.js';
 import { NeighbourResponder, RasClient, neighbourOptionsFromConfig, rasClientOptionsFromConfig } from '../../lib/h323/ras/index.js';
 import { GatewayAliasResolver } from '../../lib/routing/alias-resolver.js';
 import { relayMessage } from '../../lib/sip/message-relay.js';
+import { createStateStores, type StateStores } from '../../lib/state/factory.js';
+import { MediaController } from '../../lib/media/index.js';
 
 export interface GatewayDeps {
   registry: Registry;
@@ -32,6 +33,8 @@ export class Gateway {
   readonly link: DrachtioLink;
   readonly calls: ActiveCalls;
   readonly registrar: Registrar;
+  readonly state: StateStores;
+  readonly media: MediaController | undefined;
   policy: RunningPolicy | undefined;
   neighbour: NeighbourResponder | undefined;
   /** LRQs to GnuGk and, when configured, our registration with it (from the neighbour socket). */
@@ -50,7 +53,9 @@ export class Gateway {
     this.calls = new ActiveCalls(registry);
     this.lag = new EventLoopLagMonitor(registry);
     this.callMetrics = createCallMetrics(registry);
-    this.registrar = new Registrar(new MemoryBindingStore(), cfg.registrar, registry);
+    this.state = createStateStores(cfg.state, registry);
+    this.registrar = new Registrar(this.state.bindings, cfg.registrar, registry);
+    this.media = cfg.media ? new MediaController(this.srf, cfg.media, { registry }) : undefined;
     this.ops = new OpsServer({ host: cfg.http.host, port: cfg.http.port, registry, health: () => this.health() });
 
     const methods = new MethodHandlers(registry, cfg.sip.userAgent, () => this.draining);
@@ -71,7 +76,9 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
-    if (this.cfg.policy.enabled) this.policy = await startPolicy(this.cfg, this.deps.registry, this.deps.log);
+    if (this.cfg.policy.enabled) this.policy = await startPolicy(this.cfg, this.deps.registry, this.deps.log, this.state.stores);
+    // Media server down at start is not fatal: the controller keeps reconnecting and /health says so.
+    if (this.media) void this.media.start();
     const h323 = this.cfg.h323;
     if (h323) {
       const resolver = new GatewayAliasResolver(h323.localZone.prefixes, h323.localZone.aliases, this.policy?.registry, this.policy ? this.registrar : undefined);
@@ -113,9 +120,11 @@ export class Gateway {
       drachtio: { ok: this.link.state === 'up', detail: this.link.state },
       eventLoop: { ok: lagMs <= this.cfg.health.maxEventLoopLagMs, detail: `${lagMs.toFixed(1)} ms lag` },
       calls: { ok: true, detail: `${this.calls.size} active` },
+      ...(this.media ? { freeswitch: { ok: this.media.state === 'up', detail: this.media.state } } : {}),
+      ...(this.state.backend === 'redis' ? { state: { ok: this.state.up(), detail: `redis ${this.state.up() ? 'up' : 'down'}` } } : {}),
     };
     if (this.draining) return { ok: false, status: 'draining', checks };
-    const ok = checks.drachtio.ok && checks.eventLoop.ok;
+    const ok = Object.values(checks).every((c) => c.ok);
     return { ok, status: ok ? 'ok' : 'degraded', checks };
   }
 
@@ -140,7 +149,9 @@ export class Gateway {
     await this.ops.stop();
     await this.rasClient?.stop();
     await this.neighbour?.stop();
+    await this.media?.stop();
     await this.policy?.close();
+    await this.state.close();
   }
 
   /** The policy chain as srf middleware; the chain is built in start(), after the routes exist. */

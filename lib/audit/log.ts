@@ -17,7 +17,7 @@ import { open, mkdir, readFile, writeFile, truncate, type FileHandle } from 'nod
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditInput, AuditRecord } from './record.js';
-import { GENESIS_HASH, buildRecord, canonicalRecord } from './record.js';
+import { GENESIS_HASH, IdHasher, buildRecord, canonicalRecord } from './record.js';
 import type { AuditSink } from './sink.js';
 import { AUDIT_FILE_RE, auditFileName, verifyAuditTexts, type ChainHead } from './verify.js';
 import type { Clock } from '../state/types.js';
@@ -52,6 +52,7 @@ interface Pending {
 }
 
 export class AuditLog implements AuditSink {
+  private readonly ids: IdHasher;
   private seq: number;
   private prev: string;
   private fileIndex: number;
@@ -74,6 +75,7 @@ export class AuditLog implements AuditSink {
     fileIndex: number,
     fileBytes: number,
   ) {
+    this.ids = new IdHasher(opts.idKey);
     this.seq = head.seq;
     this.prev = head.hash;
     this.fileIndex = fileIndex;
@@ -130,7 +132,7 @@ export class AuditLog implements AuditSink {
   append(input: AuditInput): Promise<AuditRecord> {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('audit log closed'));
-    const rec = buildRecord(input, this.opts.idKey, this.seq + 1, this.prev, new Date(this.clock.now()));
+    const rec = buildRecord(input, this.ids, this.seq + 1, this.prev, new Date(this.clock.now()));
     const line = `${canonicalRecord(rec)}\n`;
     const bytes = Buffer.byteLength(line);
     if (this.fileBytes > 0 && this.fileBytes + bytes > this.maxFileBytes) {

@@ -3,7 +3,7 @@
  * every field except `hash` itself, so any edit to a stored line changes the recomputed hash, and
  * `prev` links each record to the one before it (across file rotation too).
  */
-import { createHash, createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -75,23 +75,35 @@ export function recordHash(rec: Omit<AuditRecord, 'hash'> & { hash?: string }): 
   return createHash('sha256').update(canonicalJson(body)).digest('hex');
 }
 
-// Record fields in sorted order, for the fast path below.
-const RECORD_KEYS = ['callId', 'decision', 'gate', 'hash', 'identity', 'latencyUs', 'method', 'passed', 'pii', 'prev', 'reason', 'seq', 'source', 'status', 'time', 'v'] as const;
+/** JSON text of a string (quotes and escapes as JSON.stringify); plain ASCII skips the call. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const str = (v: string): string => (v.length < 128 && PLAIN.test(v) ? `"${v}"` : JSON.stringify(v));
 
 /**
  * canonicalJson specialised to the record shape (same output, no generic key sorting): the
- * chain writes one record per SIP request, so this sits on the hot path.
+ * chain writes one record per SIP request, so this sits on the hot path. Fields are written in
+ * sorted key order: callId decision gate hash identity latencyUs method passed pii prev reason
+ * seq source status time v.
  */
 export function canonicalRecord(rec: Partial<AuditRecord>): string {
-  let out = '{';
-  let first = true;
-  for (const k of RECORD_KEYS) {
-    const v = rec[k];
-    if (v === undefined) continue;
-    out += `${first ? '' : ','}"${k}":${k === 'pii' ? canonicalJson(v) : JSON.stringify(v)}`;
-    first = false;
-  }
-  return `${out}}`;
+  const parts: string[] = [];
+  if (rec.callId !== undefined) parts.push(`"callId":${str(rec.callId)}`);
+  if (rec.decision !== undefined) parts.push(`"decision":${str(rec.decision)}`);
+  if (rec.gate !== undefined) parts.push(`"gate":${str(rec.gate)}`);
+  if (rec.hash !== undefined) parts.push(`"hash":${str(rec.hash)}`);
+  if (rec.identity !== undefined) parts.push(`"identity":${str(rec.identity)}`);
+  if (rec.latencyUs !== undefined) parts.push(`"latencyUs":${JSON.stringify(rec.latencyUs)}`);
+  if (rec.method !== undefined) parts.push(`"method":${str(rec.method)}`);
+  if (rec.passed !== undefined) parts.push(`"passed":${JSON.stringify(rec.passed)}`);
+  if (rec.pii !== undefined) parts.push(`"pii":${canonicalJson(rec.pii)}`);
+  if (rec.prev !== undefined) parts.push(`"prev":${str(rec.prev)}`);
+  if (rec.reason !== undefined) parts.push(`"reason":${str(rec.reason)}`);
+  if (rec.seq !== undefined) parts.push(`"seq":${JSON.stringify(rec.seq)}`);
+  if (rec.source !== undefined) parts.push(`"source":${str(rec.source)}`);
+  if (rec.status !== undefined) parts.push(`"status":${JSON.stringify(rec.status)}`);
+  if (rec.time !== undefined) parts.push(`"time":${str(rec.time)}`);
+  if (rec.v !== undefined) parts.push(`"v":${JSON.stringify(rec.v)}`);
+  return `{${parts.join(',')}}`;
 }
 
 /**
@@ -99,32 +111,48 @@ export function canonicalRecord(rec: Partial<AuditRecord>): string {
  * names and addresses come from small, guessable spaces; without the key nobody can confirm a
  * guess, with it an operator can look a known id up. The kind prefix keeps a user name and an
  * address that happen to be equal from producing the same token.
+ * (The raw key goes straight to createHmac: measured faster than a cached KeyObject here.)
  */
 export function hashId(key: Buffer | string, kind: string, value: string): string {
-  return createHmac('sha256', secretKey(key)).update(`${kind}\u0000${value}`).digest('hex').slice(0, 32);
+  return createHmac('sha256', key).update(`${kind}\u0000${value}`).digest('hex').slice(0, 32);
 }
 
-// One KeyObject per id key: HMAC setup from a KeyObject skips re-importing the key every call.
-const keyCache = new Map<string, KeyObject>();
-function secretKey(key: Buffer | string): KeyObject {
-  const id = typeof key === 'string' ? `s:${key}` : `b:${key.toString('base64')}`;
-  let k = keyCache.get(id);
-  if (!k) {
-    if (keyCache.size > 16) keyCache.clear();
-    k = createSecretKey(typeof key === 'string' ? Buffer.from(key) : key);
-    keyCache.set(id, k);
+/**
+ * hashId bound to one key, remembering the tokens of recurring identifiers (identities and
+ * source addresses repeat from call to call; Call-IDs do not and are not remembered). The memo
+ * is bounded (cleared when full) and decides nothing: it only saves recomputing an HMAC.
+ */
+export class IdHasher {
+  private readonly memo = new Map<string, string>();
+  constructor(
+    readonly key: Buffer | string,
+    private readonly maxEntries = 4096,
+  ) {}
+  hash(kind: string, value: string): string {
+    return hashId(this.key, kind, value);
   }
-  return k;
+  hashRecurring(kind: string, value: string): string {
+    if (this.maxEntries <= 0) return hashId(this.key, kind, value);
+    const k = `${kind}\u0000${value}`;
+    let h = this.memo.get(k);
+    if (h === undefined) {
+      h = hashId(this.key, kind, value);
+      if (this.memo.size >= this.maxEntries) this.memo.clear();
+      this.memo.set(k, h);
+    }
+    return h;
+  }
 }
 
 /** Builds the stored record (minus seq/prev/hash bookkeeping done by the log). */
 export function buildRecord(
   input: AuditInput,
-  idKey: Buffer | string,
+  idKey: Buffer | string | IdHasher,
   seq: number,
   prev: string,
   time: Date,
 ): AuditRecord {
+  const ids = idKey instanceof IdHasher ? idKey : new IdHasher(idKey, 0);
   const body: Omit<AuditRecord, 'hash'> = {
     v: 1,
     seq,
@@ -134,9 +162,9 @@ export function buildRecord(
     status: input.status,
     reason: input.reason,
     method: input.method,
-    callId: input.callId !== undefined ? hashId(idKey, 'call', input.callId) : undefined,
-    identity: input.identity !== undefined ? hashId(idKey, 'identity', input.identity) : undefined,
-    source: input.source !== undefined ? hashId(idKey, 'source', input.source) : undefined,
+    callId: input.callId !== undefined ? ids.hash('call', input.callId) : undefined,
+    identity: input.identity !== undefined ? ids.hashRecurring('identity', input.identity) : undefined,
+    source: input.source !== undefined ? ids.hashRecurring('source', input.source) : undefined,
     pii: input.pii && Object.keys(input.pii).length > 0 ? { ...input.pii } : undefined,
     passed: input.passed && input.passed.length > 0 ? [...input.passed] : undefined,
     latencyUs: input.latencyUs !== undefined ? Math.round(input.latencyUs) : undefined,

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
 import { FieldReader, describe } from './fields.js';
 import { validateH323Config, H323ConfigError, type H323Config } from '../h323/config.js';
+import { validateMediaConfig, MediaConfigError, type MediaConfig } from '../media/config.js';
+import type { StateConfig } from '../state/factory.js';
 
 export interface DialPlanRoute {
   /** Request-URI user prefix this route takes ('' matches everything). */
@@ -48,6 +50,10 @@ export interface GatewayConfig {
   };
   /** The H.323 edge (GnuGk neighbour); absent = SIP only. */
   h323?: H323Config;
+  /** FreeSWITCH via drachtio-fsmrf; absent = no media server (B2BUA only). */
+  media?: MediaConfig;
+  /** Where quotas, rate limits, replay caches and registrations live: this process, or Redis shared by instances. */
+  state: StateConfig;
   registrar: {
     maxContacts: number;
     minExpiresSec: number;
@@ -84,7 +90,7 @@ export interface PolicySettings {
   lockout: { sourceThreshold: number; userThreshold: number; windowSec: number; lockoutSec: number };
 }
 
-const TOP = ['drachtio', 'http', 'log', 'health', 'shutdown', 'sip', 'dialPlan', 'policy', 'registry', 'audit', 'registrar', 'h323'] as const;
+const TOP = ['drachtio', 'http', 'log', 'health', 'shutdown', 'sip', 'dialPlan', 'policy', 'registry', 'audit', 'registrar', 'h323', 'media', 'state'] as const;
 const ROLES = ['guardian', 'expert', 'operator', 'moderator'] as const;
 const ALGS = ['SHA-256', 'MD5'] as const;
 
@@ -268,6 +274,50 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
     }
   }
 
+  let media: MediaConfig | undefined;
+  if (root.media !== undefined) {
+    const m = r.object('media', root.media);
+    const esl = r.object('media.esl', m.esl);
+    if (esl.secret !== undefined) r.fail('media.esl.secret', 'secrets are not read from the config file; set FS_ESL_SECRET or media.esl.secretFile');
+    let eslSecret = env.FS_ESL_SECRET ?? '';
+    const eslSecretFile = r.optionalString('media.esl.secretFile', esl.secretFile);
+    if (!eslSecret && eslSecretFile) {
+      try {
+        eslSecret = read(eslSecretFile).trim();
+      } catch (err) {
+        r.fail('media.esl.secretFile', `cannot read ${eslSecretFile}: ${(err as Error).message}`);
+      }
+    }
+    if (!eslSecret) r.fail('FS_ESL_SECRET', 'no FreeSWITCH event-socket password: set FS_ESL_SECRET or media.esl.secretFile');
+    else {
+      const { secretFile: _drop, ...eslRest } = esl;
+      void _drop;
+      try {
+        media = validateMediaConfig({ ...m, esl: { ...eslRest, secret: eslSecret } }, 'media');
+      } catch (err) {
+        if (!(err instanceof MediaConfigError)) throw err;
+        r.fail(err.field, err.message.slice(err.field.length + 2));
+      }
+    }
+  }
+
+  const st = r.object('state', root.state);
+  r.noUnknownKeys('state', st, ['backend', 'keyPrefix', 'onUnavailable', 'commandTimeoutMs']);
+  const backend = r.oneOf('STATE_BACKEND', env.STATE_BACKEND, r.oneOf('state.backend', st.backend, 'memory', ['memory', 'redis'] as const), ['memory', 'redis'] as const);
+  let state: StateConfig = { backend: 'memory' };
+  if (backend === 'redis') {
+    // The URL can carry a password: env only.
+    const url = env.REDIS_URL ?? '';
+    if (!/^rediss?:\/\//.test(url)) r.fail('REDIS_URL', 'state.backend is redis: set REDIS_URL=redis://host:port[/db]');
+    state = {
+      backend: 'redis',
+      url,
+      keyPrefix: r.string('state.keyPrefix', st.keyPrefix, 'gw:', { nonEmpty: true }),
+      onUnavailable: r.oneOf('state.onUnavailable', st.onUnavailable, 'fail-closed', ['fail-closed', 'fail-open'] as const),
+      commandTimeoutMs: r.int('state.commandTimeoutMs', st.commandTimeoutMs, 1000, 10, 60_000),
+    };
+  }
+
   const cfg: GatewayConfig = {
     drachtio: { host, port, secret, retryMaxDelayMs },
     http,
@@ -281,6 +331,8 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
     audit: { dir: auditDir, idKey, fsync: r.bool('audit.fsync', au.fsync, true) },
     registrar,
     ...(h323 ? { h323 } : {}),
+    ...(media ? { media } : {}),
+    state,
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return cfg;
@@ -293,5 +345,7 @@ export function redactConfig(cfg: GatewayConfig): GatewayConfig {
     drachtio: { ...cfg.drachtio, secret: '***' },
     policy: { ...cfg.policy, nonceSecret: cfg.policy.nonceSecret ? '***' : '' },
     audit: { ...cfg.audit, idKey: cfg.audit.idKey ? '***' : '' },
+    ...(cfg.media ? { media: { ...cfg.media, esl: { ...cfg.media.esl, secret: '***' } } } : {}),
+    state: cfg.state.backend === 'redis' ? { ...cfg.state, url: cfg.state.url.replace(/\/\/[^@/]*@/, '//***@') } : cfg.state,
   };
 }

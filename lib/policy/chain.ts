@@ -11,7 +11,7 @@ import type { AuditSink } from '../audit/sink.js';
 import type { DecisionMetrics } from '../audit/metrics.js';
 import type { CallLedger } from '../state/types.js';
 import { componentLogger } from '../log/logger.js';
-import { reject, type ChainState, type Decision, type Gate, type Mutations, type PolicyRequest } from './types.js';
+import { isThenable, reject, type ChainState, type Decision, type Gate, type Mutations, type PolicyRequest } from './types.js';
 
 export interface ChainResult {
   decision: Decision;
@@ -54,7 +54,8 @@ export class PolicyChain {
       if (!g.methods.includes(req.method)) continue;
       let d: Decision;
       try {
-        d = await g.decide(req, state);
+        const r = g.decide(req, state);
+        d = isThenable(r) ? await r : r;
       } catch (err) {
         this.log.error('gate failed', { gate: g.name, error: (err as Error).message });
         d = reject(503, 'Service Unavailable', 'gate-error', { 'Retry-After': '5' });

@@ -32,7 +32,7 @@ export class CodecGate implements Gate {
     this.agent = cfg.warnAgent ?? 'council-gw';
   }
 
-  async decide(req: PolicyRequest, state: ChainState): Promise<Decision> {
+  decide(req: PolicyRequest, state: ChainState): Decision {
     if (!req.body || !hasSdp(req)) return admit('no-offer');
     const res = filterSdp(req.body, { allow: this.cfg.allow ?? DEFAULT_ALLOWED_CODECS, maxBytes: this.cfg.maxSdpBytes });
     if (!res.ok) {

@@ -37,6 +37,17 @@ export function digestResponse(alg: DigestAlgorithm, ha1: string, nonce: string,
   return hash(alg, `${ha1}:${nonce}:${nc}:${cnonce}:auth:${ha2}`);
 }
 
+interface ChallengeKind {
+  readonly status: 401 | 407;
+  readonly phrase: string;
+  readonly challengeHeader: string;
+  readonly credHeader: string;
+  readonly altHeader: string;
+}
+const PROXY_KIND: ChallengeKind = { status: 407, phrase: 'Proxy Authentication Required', challengeHeader: 'Proxy-Authenticate', credHeader: 'Proxy-Authorization', altHeader: 'Authorization' };
+const UA_KIND: ChallengeKind = { status: 401, phrase: 'Unauthorized', challengeHeader: 'WWW-Authenticate', credHeader: 'Authorization', altHeader: 'Proxy-Authorization' };
+const NC_RE = /^[0-9a-fA-F]{8}$/;
+
 function ha1For(entry: RegistryEntry, alg: DigestAlgorithm): string {
   return alg === 'MD5' ? entry.sip.ha1Md5 : entry.sip.ha1Sha256;
 }
@@ -67,11 +78,9 @@ export class DigestGate implements Gate {
     this.algorithms = cfg.algorithms ?? ['SHA-256', 'MD5'];
   }
 
-  private kind(method: string): { status: 401 | 407; phrase: string; challengeHeader: string; credHeader: string; altHeader: string } {
+  private kind(method: string): ChallengeKind {
     const proxy = method !== 'REGISTER' && (this.cfg.inviteStatus ?? 407) === 407;
-    return proxy
-      ? { status: 407, phrase: 'Proxy Authentication Required', challengeHeader: 'Proxy-Authenticate', credHeader: 'Proxy-Authorization', altHeader: 'Authorization' }
-      : { status: 401, phrase: 'Unauthorized', challengeHeader: 'WWW-Authenticate', credHeader: 'Authorization', altHeader: 'Proxy-Authorization' };
+    return proxy ? PROXY_KIND : UA_KIND;
   }
 
   /** A fresh challenge: one header per algorithm, SHA-256 first. */
@@ -112,7 +121,7 @@ export class DigestGate implements Gate {
     if (p.get('qop') !== 'auth') return this.challengeFor(req.method, 'qop-auth-required');
     const nc = p.get('nc') ?? '';
     const cnonce = p.get('cnonce') ?? '';
-    if (!/^[0-9a-fA-F]{8}$/.test(nc) || cnonce.length === 0 || cnonce.length > 256) {
+    if (!NC_RE.test(nc) || cnonce.length === 0 || cnonce.length > 256) {
       await this.failures.recordFailure(src, username);
       return reject(400, 'Bad Request', 'malformed-authorization');
     }

@@ -40,7 +40,7 @@ function auditIdKey(cfg: GatewayConfig, log: Logger): string {
   return key;
 }
 
-export async function startPolicy(cfg: GatewayConfig, registry: Registry, log: Logger): Promise<RunningPolicy> {
+export async function startPolicy(cfg: GatewayConfig, registry: Registry, log: Logger, sharedStores?: PolicyStores): Promise<RunningPolicy> {
   const loaded = await FileRegistry.load(cfg.registry.file);
   if (!loaded.ok) throw new ConfigError(loaded.errors.map((e) => ({ field: `registry.file (${cfg.registry.file})`, problem: e })));
   const audit = await AuditLog.open({ dir: cfg.audit.dir, idKey: auditIdKey(cfg, log), fsync: cfg.audit.fsync, metrics: registry });
@@ -69,7 +69,7 @@ export async function startPolicy(cfg: GatewayConfig, registry: Registry, log: L
       },
       lockout: p.lockout,
     },
-    { registry: loaded.registry, audit, metrics: new DecisionMetrics(registry) },
+    { registry: loaded.registry, audit, metrics: new DecisionMetrics(registry), ...(sharedStores ? { stores: sharedStores } : {}) },
   );
   return { chain, registry: loaded.registry, audit, stores, close: () => audit.close() };
 }

@@ -8,7 +8,7 @@ import type { Clock, TtlSet } from '../state/types.js';
 import { systemClock } from '../state/types.js';
 import type { AuthFailureTracker } from './auth-failures.js';
 import { Ed25519Verifier, parseIdentityHeader, type PassportClaims } from './passport.js';
-import { parseNameAddr, parseSipUri, telDigits } from './sip-parse.js';
+import { parseNameAddr, parseSipUri, telDigits, type SipUri } from './sip-parse.js';
 import { admit, reject, type ChainState, type Decision, type Gate, type PolicyRequest } from './types.js';
 
 export interface IdentityConfig {
@@ -23,28 +23,28 @@ export interface IdentityConfig {
 
 export const DEFAULT_IDENTITY_ROLES: readonly Role[] = ['guardian', 'expert', 'moderator'];
 
-function uriMatches(claim: string, actual: string): boolean {
-  const a = parseSipUri(claim);
-  const b = parseSipUri(actual);
+function sameUri(a: SipUri | undefined, b: SipUri | undefined): boolean {
   return !!a && !!b && a.user === b.user && a.host === b.host && a.scheme.replace('sips', 'sip') === b.scheme.replace('sips', 'sip');
 }
 
-function tnMatches(claim: string, actual: string): boolean {
-  const u = parseSipUri(actual);
-  const d = u ? telDigits(u.user) : '';
+function tnMatches(claim: string, actual: SipUri | undefined): boolean {
+  const d = actual ? telDigits(actual.user) : '';
   return d.length > 0 && telDigits(claim) === d;
 }
 
 /** orig must name the From URI; dest must include the To URI or the Request-URI. */
 export function claimsMatch(c: PassportClaims, req: PolicyRequest): boolean {
-  const from = parseNameAddr(req.header('From') ?? '')?.uri ?? '';
-  const to = parseNameAddr(req.header('To') ?? '')?.uri ?? '';
-  const origOk = (c.orig.uri !== undefined && uriMatches(c.orig.uri, from)) || (c.orig.tn !== undefined && tnMatches(c.orig.tn, from));
-  const targets = [to, req.uri];
-  const destOk =
-    (c.dest.uri ?? []).some((d) => targets.some((t) => uriMatches(d, t))) ||
-    (c.dest.tn ?? []).some((d) => targets.some((t) => tnMatches(d, t)));
-  return origOk && destOk;
+  // Each request URI is parsed once, however many claims are compared with it.
+  const from = parseSipUri(parseNameAddr(req.header('From') ?? '')?.uri ?? '');
+  const origOk = (c.orig.uri !== undefined && sameUri(parseSipUri(c.orig.uri), from)) || (c.orig.tn !== undefined && tnMatches(c.orig.tn, from));
+  if (!origOk) return false;
+  const targets = [parseSipUri(parseNameAddr(req.header('To') ?? '')?.uri ?? ''), parseSipUri(req.uri)];
+  return (
+    (c.dest.uri ?? []).some((d) => {
+      const du = parseSipUri(d);
+      return targets.some((t) => sameUri(du, t));
+    }) || (c.dest.tn ?? []).some((d) => targets.some((t) => tnMatches(d, t)))
+  );
 }
 
 export class IdentityGate implements Gate {

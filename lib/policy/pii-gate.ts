@@ -46,7 +46,7 @@ export class PiiGate implements Gate {
     this.methods = cfg.methods ?? ['INVITE', 'MESSAGE', 'INFO', 'UPDATE'];
   }
 
-  async decide(req: PolicyRequest, state: ChainState): Promise<Decision> {
+  decide(req: PolicyRequest, state: ChainState): Decision {
     if (!isEscalated(req, this.cfg)) return admit();
     const counts: Record<string, number> = {};
     const add = (c: Partial<Record<string, number>>) => {

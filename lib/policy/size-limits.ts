@@ -18,18 +18,29 @@ export class SizeGate implements Gate {
   readonly methods: readonly string[] = ['INVITE', 'REGISTER', 'MESSAGE', 'INFO', 'SUBSCRIBE', 'OPTIONS', 'UPDATE', 'NOTIFY', 'REFER'];
   constructor(private readonly limits: SizeLimits = DEFAULT_SIZE_LIMITS) {}
 
-  async decide(req: PolicyRequest): Promise<Decision> {
+  decide(req: PolicyRequest): Decision {
     const names = req.headerNames();
-    if (names.length > this.limits.maxHeaders) return reject(513, 'Message Too Large', 'too-many-headers');
+    const lim = this.limits;
+    if (names.length > lim.maxHeaders) return reject(513, 'Message Too Large', 'too-many-headers');
+    // UTF-8 needs at most 3 bytes per UTF-16 code unit, so lengths give an upper bound; exact
+    // byte counts are taken only where that bound could exceed a limit.
     let total = 0;
     for (const n of names) {
       const v = req.header(n) ?? '';
-      const len = Buffer.byteLength(v) + n.length;
-      if (len > this.limits.maxHeaderValueBytes) return reject(513, 'Message Too Large', 'header-too-large');
+      let len = v.length * 3 + n.length;
+      if (len > lim.maxHeaderValueBytes) {
+        len = Buffer.byteLength(v) + n.length;
+        if (len > lim.maxHeaderValueBytes) return reject(513, 'Message Too Large', 'header-too-large');
+      }
       total += len;
     }
-    if (total > this.limits.maxHeaderBytes) return reject(513, 'Message Too Large', 'headers-too-large');
-    if (Buffer.byteLength(req.body ?? '') > this.limits.maxBodyBytes) return reject(413, 'Request Entity Too Large', 'body-too-large');
+    if (total > lim.maxHeaderBytes) {
+      total = 0;
+      for (const n of names) total += Buffer.byteLength(req.header(n) ?? '') + n.length;
+    }
+    if (total > lim.maxHeaderBytes) return reject(513, 'Message Too Large', 'headers-too-large');
+    const body = req.body ?? '';
+    if (body.length * 3 > lim.maxBodyBytes && Buffer.byteLength(body) > lim.maxBodyBytes) return reject(413, 'Request Entity Too Large', 'body-too-large');
     return admit();
   }
 }

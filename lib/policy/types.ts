@@ -72,7 +72,16 @@ export interface Gate {
   readonly name: string;
   /** Methods the gate applies to; others pass it untouched. */
   readonly methods: readonly string[];
-  decide(req: PolicyRequest, state: ChainState): Promise<Decision>;
+  /**
+   * Gates that need no I/O (or whose store answered from memory) may return the decision
+   * directly; the chain awaits only real promises, saving a microtask hop per gate.
+   */
+  decide(req: PolicyRequest, state: ChainState): Decision | Promise<Decision>;
+}
+
+/** True for a promise (or any thenable) as opposed to a plain value. */
+export function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
 export function admit(reason = 'ok'): Decision {

@@ -47,6 +47,10 @@ export function filterSdp(text: string, opts: FilterOptions = {}): FilterResult 
   const media: MediaDescription[] = [];
   const keepByIndex: Array<Set<number> | null> = [];
   for (const m of sdp.media) {
+    // Payload type -> codec name for this stream, looked up once (first rtpmap wins, as find()).
+    const names = new Map<number, string>();
+    for (const r of m.rtp ?? []) if (!names.has(r.payload)) names.set(r.payload, String(r.codec));
+    const nameOf = (pt: number): string => names.get(pt) ?? codecByStaticPt(pt)?.name ?? `pt${pt}`;
     const pts = String(m.payloads ?? '')
       .trim()
       .split(/\s+/)
@@ -66,29 +70,33 @@ export function filterSdp(text: string, opts: FilterOptions = {}): FilterResult 
       return a ? Number(a[1]) : undefined;
     };
     let keep = pts.filter((pt) => {
-      const name = codecNameOf(m, pt);
+      const name = nameOf(pt);
       if (name.toLowerCase() === 'rtx') return true;
       offered.add(name);
       return allow.has(name.toLowerCase());
     });
     keep = keep.filter((pt) => {
       const apt = aptOf(pt);
-      if (codecNameOf(m, pt).toLowerCase() === 'rtx') return apt !== undefined && keep.includes(apt) && apt !== pt;
+      if (nameOf(pt).toLowerCase() === 'rtx') return apt !== undefined && keep.includes(apt) && apt !== pt;
       return apt === undefined || keep.includes(apt);
     });
-    const hasMedia = keep.some((pt) => !AUXILIARY.has(codecNameOf(m, pt).toLowerCase()));
-    for (const pt of pts) if (!keep.includes(pt) || !hasMedia) removed.add(codecNameOf(m, pt));
+    const hasMedia = keep.some((pt) => !AUXILIARY.has(nameOf(pt).toLowerCase()));
+    for (const pt of pts) if (!keep.includes(pt) || !hasMedia) removed.add(nameOf(pt));
     if (!hasMedia) {
       if (m.mid !== undefined) droppedMids.add(String(m.mid));
       keepByIndex.push(null);
       continue;
     }
-    for (const pt of keep) kept.add(codecNameOf(m, pt));
+    for (const pt of keep) kept.add(nameOf(pt));
     const keepSet = new Set(keep);
     keepByIndex.push(keepSet);
     m.payloads = keep.join(' ');
-    m.rtp = (m.rtp ?? []).filter((r) => keepSet.has(r.payload));
-    m.fmtp = (m.fmtp ?? []).filter((f) => keepSet.has(f.payload));
+    // One rtpmap and one fmtp per payload: the first, which the decision above was based on
+    // (a later duplicate could otherwise smuggle a refused codec under an allowed payload type).
+    const firstRtp = new Set<number>();
+    m.rtp = (m.rtp ?? []).filter((r) => keepSet.has(r.payload) && !firstRtp.has(r.payload) && !!firstRtp.add(r.payload));
+    const firstFmtp = new Set<number>();
+    m.fmtp = (m.fmtp ?? []).filter((f) => keepSet.has(f.payload) && !firstFmtp.has(f.payload) && !!firstFmtp.add(f.payload));
     if (m.rtcpFb) m.rtcpFb = m.rtcpFb.filter((f) => f.payload === '*' || keepSet.has(Number(f.payload)));
     if (m.rtcpFbTrrInt) m.rtcpFbTrrInt = m.rtcpFbTrrInt.filter((f) => f.payload === '*' || keepSet.has(Number(f.payload)));
     media.push(m);
@@ -103,22 +111,25 @@ export function filterSdp(text: string, opts: FilterOptions = {}): FilterResult 
   for (const k of kept) removed.delete(k);
   // Always rewritten, even when nothing was removed: attribute lines for payload types the
   // m-line does not list are dropped too, so what we forward is consistent.
-  return { ok: true, sdp: rewriteLines(text, keepByIndex, droppedMids), parsed: sdp, kept: [...kept], removed: [...removed] };
+  return { ok: true, sdp: rewriteLines(parsed.lines, keepByIndex, droppedMids), parsed: sdp, kept: [...kept], removed: [...removed] };
 }
 
 const PT_ATTR_NAME = /^a=(?:rtpmap|fmtp|rtcp-fb|rtcp-fb-trr-int):/;
-const PT_ATTR = /^a=(?:rtpmap|fmtp|rtcp-fb|rtcp-fb-trr-int):(\d{1,3}) \S/;
+// Payload type without leading zeros: "a=rtpmap:096" is not the same token as "96" to every parser.
+const PT_ATTR = /^a=(rtpmap|fmtp|rtcp-fb|rtcp-fb-trr-int):(0|[1-9]\d{0,2}) \S/;
 
 /** Applies the filter decisions to the original text, line by line. */
-function rewriteLines(text: string, keepByIndex: Array<Set<number> | null>, droppedMids: Set<string>): string {
+function rewriteLines(lines: readonly string[], keepByIndex: Array<Set<number> | null>, droppedMids: Set<string>): string {
   const out: string[] = [];
   let index = -1;
   let skipping = false;
   let keep: Set<number> | null = null;
-  for (const line of text.split(/\r?\n/)) {
-    if (line.length === 0) continue;
+  // rtpmap/fmtp lines already forwarded in the current section ("rtpmap:96").
+  const once = new Set<string>();
+  for (const line of lines) {
     if (line.startsWith('m=')) {
       index++;
+      once.clear();
       keep = keepByIndex[index] ?? null;
       skipping = keep === null;
       if (skipping) continue;
@@ -141,7 +152,12 @@ function rewriteLines(text: string, keepByIndex: Array<Set<number> | null>, drop
         continue;
       }
       const m = PT_ATTR.exec(line);
-      if (!m || !keep.has(Number(m[1]))) continue;
+      if (!m || !keep.has(Number(m[2]))) continue;
+      if (m[1] === 'rtpmap' || m[1] === 'fmtp') {
+        const k = `${m[1]}:${m[2]}`;
+        if (once.has(k)) continue;
+        once.add(k);
+      }
     }
     out.push(line);
   }

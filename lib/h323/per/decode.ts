@@ -5,9 +5,20 @@
  * filled in while it unwinds, so the hot path builds no strings and no closures).
  */
 import { BitReader } from './bits.js';
-import { attachExtensionInfo, bitsFor, charInfo, minBits, octetsFor, K16, K64, MAX_DEPTH } from './common.js';
+import { attachExtensionInfo as shared_attachExtensionInfo, bitsFor as shared_bitsFor, charInfo as shared_charInfo, minBits as shared_minBits, octetsFor as shared_octetsFor, K16 as shared_K16, K64 as shared_K64, MAX_DEPTH as shared_MAX_DEPTH } from './common.js';
 import { PerDecodeError } from './errors.js';
-import type { AnySchema, BitString, CharStringSchema, ChoiceSchema, IntegerSchema, Schema, SequenceSchema, SizeRange } from './schema.js';
+import type { AnySchema, BitString, CharStringSchema, ChoiceSchema, IntegerSchema, Schema, SequenceOfSchema, SequenceSchema, SizeRange } from './schema.js';
+
+// Module-local bindings: under the tsx loader an imported binding is a getter call on every
+// use, which showed up at ~10% of the codec's profile.
+const attachExtensionInfo = shared_attachExtensionInfo;
+const bitsFor = shared_bitsFor;
+const charInfo = shared_charInfo;
+const minBits = shared_minBits;
+const octetsFor = shared_octetsFor;
+const K16 = shared_K16;
+const K64 = shared_K64;
+const MAX_DEPTH = shared_MAX_DEPTH;
 
 export interface DecodeOptions {
   /** Fail if octets remain after the value (default false: trailing padding is tolerated). */
@@ -17,7 +28,7 @@ export interface DecodeOptions {
 export function decode<T>(schema: Schema<T>, bytes: Uint8Array, opts: DecodeOptions = {}): T {
   const r = new BitReader(bytes);
   try {
-    const v = decodeValue(r, schema, 0) as T;
+    const v = compileDecoder(schema)(r, 0) as T;
     if (opts.strict && r.remainingBits >= 8) throw new PerDecodeError(`${r.remainingBits >>> 3} trailing octets`);
     return v;
   } catch (e) {
@@ -116,7 +127,7 @@ function decodeInteger(r: BitReader, s: IntegerSchema): number {
   return u >= half ? u - 2 * half : u;
 }
 
-function readChars(r: BitReader, count: number, bits: number, indexed: readonly number[] | undefined, allowed: ReadonlySet<number> | undefined, maxCode: number, align: boolean): string {
+function readChars(r: BitReader, count: number, bits: number, indexed: readonly number[] | undefined, table: Int32Array | undefined, maxCode: number, align: boolean): string {
   if (count > 0 && align) r.align();
   r.need(count * bits, 'characters');
   let out = '';
@@ -127,29 +138,11 @@ function readChars(r: BitReader, count: number, bits: number, indexed: readonly 
       const c = indexed[raw];
       if (c === undefined) fail(`character index ${raw} outside alphabet`);
       code = c;
-    } else if (code > maxCode || (allowed !== undefined && !allowed.has(code))) {
+    } else if (code > maxCode || (table !== undefined && table[code]! < 0)) {
       fail(`character code ${code} not permitted`);
     }
     out += String.fromCharCode(code);
   }
-  return out;
-}
-
-function decodeCharString(r: BitReader, s: CharStringSchema): string {
-  const info = charInfo(s);
-  const sz = s.size;
-  const align = !(sz?.max !== undefined && sz.max * info.bits <= 16);
-  if (isFixed(sz) && sz.max < K64) return readChars(r, sz.max, info.bits, info.indexed, info.allowed, info.maxCode, align);
-  const count = readSizePrefix(r, sz, info.bits);
-  if (count >= 0) return readChars(r, count, info.bits, info.indexed, info.allowed, info.maxCode, align);
-  let out = '';
-  for (;;) {
-    const n = readLengthPart(r);
-    checkCount(r, n, info.bits, out.length + n);
-    out += readChars(r, n, info.bits, info.indexed, info.allowed, info.maxCode, align);
-    if (n < K16) break;
-  }
-  checkTotal(sz, out.length);
   return out;
 }
 
@@ -240,192 +233,343 @@ export function bytesToOid(bytes: Uint8Array): string {
   return s;
 }
 
+/** A schema compiled into a decoding function, built once per schema object. */
+type Dec = (r: BitReader, depth: number) => unknown;
+
+const compiled = new WeakMap<AnySchema, Dec>();
+
+/** Decodes one value of `s` (compiles the schema on first use). */
+export function decodeValue(r: BitReader, s: AnySchema, depth: number): unknown {
+  return compileDecoder(s)(r, depth);
+}
+
 /**
- * Decodes an open type (10.2): its length, then the value decoded in place within exactly that
- * many octets (no copy). Opaque schemas keep the octets; fragmented open types are copied first.
+ * Turns a schema into a closure: constraint arithmetic, character tables, child decoders and
+ * field names are worked out once here instead of on every value. References stay lazy, so
+ * recursive types compile.
  */
-function decodeOpenType(r: BitReader, schema: AnySchema, depth: number): unknown {
-  if (schema.kind === 'opaque') return decodeOctets(r, undefined);
-  const len = readLengthPart(r);
-  if (len >= K16) {
-    // Rare (an open type of 16K or more): gather the fragments, then decode the copy.
-    const rest: Uint8Array[] = [r.readBytes(len)];
-    let total = len;
+export function compileDecoder(s: AnySchema): Dec {
+  let d = compiled.get(s);
+  if (!d) {
+    d = buildDecoder(s);
+    compiled.set(s, d);
+  }
+  return d;
+}
+
+function tooDeep(): never {
+  fail('nesting too deep');
+}
+
+function buildDecoder(s: AnySchema): Dec {
+  switch (s.kind) {
+    case 'null':
+      return (_r, depth) => {
+        if (depth > MAX_DEPTH) tooDeep();
+        return null;
+      };
+    case 'boolean':
+      return (r, depth) => {
+        if (depth > MAX_DEPTH) tooDeep();
+        return r.readBit();
+      };
+    case 'integer':
+      return buildInteger(s);
+    case 'enumerated': {
+      const root = s.root;
+      const ext = s.ext;
+      const extensible = s.extensible;
+      const ub = root.length - 1;
+      return (r, depth) => {
+        if (depth > MAX_DEPTH) tooDeep();
+        const isExt = extensible ? r.readBit() : false;
+        if (!isExt) return root[readConstrained(r, 0, ub)]!;
+        const i = readNormallySmall(r);
+        return ext[i] ?? `$ext:${i}`;
+      };
+    }
+    case 'octetString': {
+      const sz = s.size;
+      return (r, depth) => {
+        if (depth > MAX_DEPTH) tooDeep();
+        return decodeOctets(r, sz);
+      };
+    }
+    case 'bitString': {
+      const sz = s.size;
+      return (r, depth) => {
+        if (depth > MAX_DEPTH) tooDeep();
+        return decodeBits(r, sz);
+      };
+    }
+    case 'charString':
+      return buildCharString(s);
+    case 'oid':
+      return (r, depth) => {
+        if (depth > MAX_DEPTH) tooDeep();
+        const len = readLengthPart(r);
+        if (len >= K16) fail('OID too long');
+        return bytesToOid(r.readBytes(len));
+      };
+    case 'sequenceOf':
+      return buildSequenceOf(s);
+    case 'sequence':
+      return buildSequence(s);
+    case 'choice':
+      return buildChoice(s);
+    case 'ref': {
+      let target: Dec | undefined;
+      return (r, depth) => (target ??= compileDecoder(s.resolve()))(r, depth);
+    }
+    case 'opaque': {
+      const label = s.label;
+      return () => fail(`${label} is only supported inside an extension (open type)`);
+    }
+  }
+}
+
+function buildInteger(s: IntegerSchema): Dec {
+  const { min, max } = s;
+  const extensible = s.extensible === true;
+  if (!extensible && min !== undefined && max !== undefined) {
+    const range = max - min + 1;
+    if (range > 1 && range <= 255) {
+      const bits = bitsFor(range - 1);
+      return (r, depth) => {
+        if (depth > MAX_DEPTH) tooDeep();
+        const v = min + r.readBits(bits);
+        if (v > max) fail(`value ${v} above upper bound ${max}`);
+        return v;
+      };
+    }
+    return (r, depth) => {
+      if (depth > MAX_DEPTH) tooDeep();
+      return readConstrained(r, min, max);
+    };
+  }
+  return (r, depth) => {
+    if (depth > MAX_DEPTH) tooDeep();
+    return decodeInteger(r, s);
+  };
+}
+
+function buildCharString(s: CharStringSchema): Dec {
+  const info = charInfo(s);
+  const sz = s.size;
+  const align = !(sz?.max !== undefined && sz.max * info.bits <= 16);
+  const { bits, indexed, maxCode } = info;
+  // Direct codes with a permitted alphabet: code -> value table, -1 where not permitted.
+  const table = info.allowed !== undefined && indexed === undefined ? info.codeToValue : undefined;
+  if (isFixed(sz) && sz.max < K64) {
+    const n = sz.max;
+    return (r, depth) => {
+      if (depth > MAX_DEPTH) tooDeep();
+      return readChars(r, n, bits, indexed, table, maxCode, align);
+    };
+  }
+  return (r, depth) => {
+    if (depth > MAX_DEPTH) tooDeep();
+    const count = readSizePrefix(r, sz, bits);
+    if (count >= 0) return readChars(r, count, bits, indexed, table, maxCode, align);
+    let out = '';
     for (;;) {
       const n = readLengthPart(r);
-      checkCount(r, n, 8, total + n);
-      rest.push(r.readBytes(n));
-      total += n;
+      checkCount(r, n, bits, out.length + n);
+      out += readChars(r, n, bits, indexed, table, maxCode, align);
       if (n < K16) break;
     }
-    const all = new Uint8Array(total);
-    let off = 0;
-    for (const p of rest) {
-      all.set(p, off);
-      off += p.length;
-    }
-    return decodeValue(new BitReader(all), schema, depth + 1);
-  }
-  checkCount(r, len, 8, len);
-  const start = r.bitPosition;
-  const endBit = start + len * 8;
-  const prevEnd = r.narrow(endBit);
-  try {
-    return decodeValue(r, schema, depth + 1);
-  } finally {
-    r.restore(prevEnd, endBit);
-  }
+    checkTotal(sz, out.length);
+    return out;
+  };
 }
 
-function decodeSequence(r: BitReader, s: SequenceSchema, depth: number): Record<string, unknown> {
-  const hasExt = s.extensible ? r.readBit() : false;
-  const root = s.root;
-  // Presence bits of the OPTIONAL root components, at most 32 per word (H.225 has < 32).
-  let present = 0;
-  let optCount = 0;
-  const presentList: boolean[] | undefined = root.length > 30 ? [] : undefined;
-  for (let i = 0; i < root.length; i++) {
-    if (!root[i]!.optional) continue;
-    const bit = r.readBit();
-    if (presentList) presentList.push(bit);
-    else if (bit) present |= 1 << optCount;
-    optCount++;
-  }
-  const out: Record<string, unknown> = {};
-  let oi = 0;
-  for (let i = 0; i < root.length; i++) {
-    const f = root[i]!;
-    if (f.optional) {
-      const bit = presentList ? presentList[oi] : (present & (1 << oi)) !== 0;
-      oi++;
-      if (!bit) continue;
-    }
+function buildSequenceOf(s: SequenceOfSchema): Dec {
+  const item = s.item;
+  const sz = s.size;
+  let unit = -1;
+  let itemDec: Dec | undefined;
+  const items = (r: BitReader, count: number, into: unknown[], depth: number): void => {
+    const d = (itemDec ??= compileDecoder(item));
+    let i = 0;
     try {
-      out[f.name] = decodeValue(r, f.schema, depth + 1);
-    } catch (e) {
-      throw e instanceof PerDecodeError ? e.within(f.name) : e;
-    }
-  }
-  if (!hasExt) return out;
-  let count: number;
-  if (!r.readBit()) count = r.readBits(6) + 1;
-  else {
-    count = readLengthPart(r);
-    if (count === 0 || count >= K16) fail('bad extension bitmap length');
-  }
-  r.need(count, 'extension bitmap');
-  const bitmap: boolean[] = new Array<boolean>(count);
-  for (let i = 0; i < count; i++) bitmap[i] = r.readBit();
-  let unknown: Map<number, Uint8Array> | undefined;
-  let lastPresent = -1;
-  const ext = s.ext;
-  for (let i = 0; i < count; i++) {
-    if (!bitmap[i]) continue;
-    lastPresent = i;
-    const known = ext[i];
-    try {
-      if (known) out[known.name] = decodeOpenType(r, known.schema, depth);
-      else (unknown ??= new Map()).set(i, decodeOctets(r, undefined));
-    } catch (e) {
-      throw e instanceof PerDecodeError ? e.within(known?.name ?? `ext${i}`) : e;
-    }
-  }
-  // Only what a default re-encode would not reproduce needs remembering: a bitmap wider than
-  // the last present addition, or additions our schema does not know.
-  if (count !== lastPresent + 1 || unknown) attachExtensionInfo(out, { count, unknown: unknown ?? new Map() });
-  return out;
-}
-
-function decodeChoice(r: BitReader, s: ChoiceSchema, depth: number): unknown {
-  const isExt = s.extensible ? r.readBit() : false;
-  if (!isExt) {
-    if (s.root.length === 0) fail('empty CHOICE');
-    const i = readConstrained(r, 0, s.root.length - 1);
-    const alt = s.root[i]!;
-    try {
-      return { choice: alt.name, value: decodeValue(r, alt.schema, depth + 1) };
-    } catch (e) {
-      throw e instanceof PerDecodeError ? e.within(alt.name) : e;
-    }
-  }
-  const i = readNormallySmall(r);
-  const alt = s.ext[i];
-  if (!alt) return { choice: '$unknown', index: i, value: decodeOctets(r, undefined) };
-  try {
-    return { choice: alt.name, value: decodeOpenType(r, alt.schema, depth) };
-  } catch (e) {
-    throw e instanceof PerDecodeError ? e.within(alt.name) : e;
-  }
-}
-
-function decodeItems(r: BitReader, item: AnySchema, count: number, into: unknown[], depth: number): void {
-  for (let i = 0; i < count; i++) {
-    try {
-      into.push(decodeValue(r, item, depth + 1));
+      for (; i < count; i++) into.push(d(r, depth + 1));
     } catch (e) {
       throw e instanceof PerDecodeError ? e.within(`[${into.length}]`) : e;
     }
-  }
+  };
+  return (r, depth) => {
+    if (depth > MAX_DEPTH) tooDeep();
+    if (unit < 0) unit = minBits(item);
+    const out: unknown[] = [];
+    if (isFixed(sz) && sz.max < K64) {
+      checkCount(r, sz.max, unit, sz.max);
+      items(r, sz.max, out, depth);
+      return out;
+    }
+    const count = readSizePrefix(r, sz, unit);
+    if (count >= 0) {
+      items(r, count, out, depth);
+      return out;
+    }
+    for (;;) {
+      const n = readLengthPart(r);
+      checkCount(r, n, unit, out.length + n);
+      items(r, n, out, depth);
+      if (n < K16) break;
+    }
+    checkTotal(sz, out.length);
+    return out;
+  };
 }
 
-export function decodeValue(r: BitReader, s: AnySchema, depth: number): unknown {
-  if (depth > MAX_DEPTH) fail('nesting too deep');
-  switch (s.kind) {
-    case 'null':
-      return null;
-    case 'boolean':
-      return r.readBit();
-    case 'integer':
-      return decodeInteger(r, s);
-    case 'enumerated': {
-      const isExt = s.extensible ? r.readBit() : false;
-      if (!isExt) {
-        const i = readConstrained(r, 0, s.root.length - 1);
-        return s.root[i]!;
-      }
-      const i = readNormallySmall(r);
-      return s.ext[i] ?? `$ext:${i}`;
-    }
-    case 'octetString':
-      return decodeOctets(r, s.size);
-    case 'bitString':
-      return decodeBits(r, s.size);
-    case 'charString':
-      return decodeCharString(r, s);
-    case 'oid': {
-      const len = readLengthPart(r);
-      if (len >= K16) fail('OID too long');
-      return bytesToOid(r.readBytes(len));
-    }
-    case 'sequenceOf': {
-      const items: unknown[] = [];
-      const unit = minBits(s.item);
-      if (isFixed(s.size) && s.size.max < K64) {
-        checkCount(r, s.size.max, unit, s.size.max);
-        decodeItems(r, s.item, s.size.max, items, depth);
-        return items;
-      }
-      const count = readSizePrefix(r, s.size, unit);
-      if (count >= 0) {
-        decodeItems(r, s.item, count, items, depth);
-        return items;
-      }
+/** An open type (10.2) holding a value of `schema`, decoded in place within its octets. */
+function buildOpenType(schema: AnySchema): Dec {
+  if (schema.kind === 'opaque') return (r) => decodeOctets(r, undefined);
+  let inner: Dec | undefined;
+  return (r, depth) => {
+    const d = (inner ??= compileDecoder(schema));
+    const len = readLengthPart(r);
+    if (len >= K16) {
+      // Rare (an open type of 16K or more): gather the fragments, then decode the copy.
+      const rest: Uint8Array[] = [r.readBytes(len)];
+      let total = len;
       for (;;) {
         const n = readLengthPart(r);
-        checkCount(r, n, unit, items.length + n);
-        decodeItems(r, s.item, n, items, depth);
+        checkCount(r, n, 8, total + n);
+        rest.push(r.readBytes(n));
+        total += n;
         if (n < K16) break;
       }
-      checkTotal(s.size, items.length);
-      return items;
+      const all = new Uint8Array(total);
+      let off = 0;
+      for (const p of rest) {
+        all.set(p, off);
+        off += p.length;
+      }
+      return d(new BitReader(all), depth + 1);
     }
-    case 'sequence':
-      return decodeSequence(r, s, depth);
-    case 'choice':
-      return decodeChoice(r, s, depth);
-    case 'ref':
-      return decodeValue(r, s.resolve(), depth);
-    case 'opaque':
-      fail(`${s.label} is only supported inside an extension (open type)`);
-  }
+    checkCount(r, len, 8, len);
+    const endBit = r.bitPosition + len * 8;
+    const prevEnd = r.narrow(endBit);
+    try {
+      return d(r, depth + 1);
+    } finally {
+      r.restore(prevEnd, endBit);
+    }
+  };
+}
+
+function buildSequence(s: SequenceSchema): Dec {
+  const root = s.root;
+  const n = root.length;
+  const names = root.map((f) => f.name);
+  const optional = root.map((f) => f.optional);
+  const optCount = optional.filter(Boolean).length;
+  const wide = optCount > 30;
+  const decs: (Dec | undefined)[] = new Array<Dec | undefined>(n).fill(undefined);
+  const extensible = s.extensible;
+  const ext = s.ext;
+  const extNames = ext.map((f) => f.name);
+  const extDecs: (Dec | undefined)[] = new Array<Dec | undefined>(ext.length).fill(undefined);
+  return (r, depth) => {
+    if (depth > MAX_DEPTH) tooDeep();
+    const hasExt = extensible ? r.readBit() : false;
+    // Presence bits of the OPTIONAL root components, first one most significant.
+    let present = 0;
+    let presentList: boolean[] | undefined;
+    if (!wide) present = r.readBits(optCount);
+    else {
+      presentList = [];
+      for (let i = 0; i < optCount; i++) presentList.push(r.readBit());
+    }
+    const out: Record<string, unknown> = {};
+    let oi = 0;
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        if (optional[i]) {
+          const bit = presentList ? presentList[oi] : ((present >>> (optCount - 1 - oi)) & 1) === 1;
+          oi++;
+          if (!bit) continue;
+        }
+        const d = decs[i] ?? (decs[i] = compileDecoder(root[i]!.schema));
+        out[names[i]!] = d(r, depth + 1);
+      }
+    } catch (e) {
+      throw e instanceof PerDecodeError ? e.within(names[i]!) : e;
+    }
+    if (!hasExt) return out;
+    let count: number;
+    if (!r.readBit()) count = r.readBits(6) + 1;
+    else {
+      count = readLengthPart(r);
+      if (count === 0 || count >= K16) fail('bad extension bitmap length');
+    }
+    r.need(count, 'extension bitmap');
+    // The bitmap as one number when it fits (the usual case), else as a list.
+    let bitmapWord = 0;
+    let bitmap: boolean[] | undefined;
+    if (count <= 30) bitmapWord = r.readBits(count);
+    else {
+      bitmap = new Array<boolean>(count);
+      for (let k = 0; k < count; k++) bitmap[k] = r.readBit();
+    }
+    let unknown: Map<number, Uint8Array> | undefined;
+    let lastPresent = -1;
+    for (let k = 0; k < count; k++) {
+      if (bitmap ? !bitmap[k] : ((bitmapWord >>> (count - 1 - k)) & 1) === 0) continue;
+      lastPresent = k;
+      try {
+        if (k < ext.length) {
+          const d = extDecs[k] ?? (extDecs[k] = buildOpenType(ext[k]!.schema));
+          out[extNames[k]!] = d(r, depth);
+        } else (unknown ??= new Map()).set(k, decodeOctets(r, undefined));
+      } catch (e) {
+        throw e instanceof PerDecodeError ? e.within(extNames[k] ?? `ext${k}`) : e;
+      }
+    }
+    // Only what a default re-encode would not reproduce needs remembering: a bitmap wider than
+    // the last present addition, or additions our schema does not know.
+    if (count !== lastPresent + 1 || unknown) attachExtensionInfo(out, { count, unknown: unknown ?? new Map() });
+    return out;
+  };
+}
+
+function buildChoice(s: ChoiceSchema): Dec {
+  const root = s.root;
+  const rootNames = root.map((a) => a.name);
+  const rootDecs: (Dec | undefined)[] = new Array<Dec | undefined>(root.length).fill(undefined);
+  const ext = s.ext;
+  const extNames = ext.map((a) => a.name);
+  const extDecs: (Dec | undefined)[] = new Array<Dec | undefined>(ext.length).fill(undefined);
+  const extensible = s.extensible;
+  const ub = root.length - 1;
+  const range = root.length;
+  const bits = range > 1 && range <= 255 ? bitsFor(range - 1) : -1;
+  return (r, depth) => {
+    if (depth > MAX_DEPTH) tooDeep();
+    const isExt = extensible ? r.readBit() : false;
+    if (!isExt) {
+      if (range === 0) fail('empty CHOICE');
+      let i: number;
+      if (bits >= 0) {
+        i = r.readBits(bits);
+        if (i > ub) fail(`value ${i} above upper bound ${ub}`);
+      } else i = readConstrained(r, 0, ub);
+      const d = rootDecs[i] ?? (rootDecs[i] = compileDecoder(root[i]!.schema));
+      try {
+        return { choice: rootNames[i]!, value: d(r, depth + 1) };
+      } catch (e) {
+        throw e instanceof PerDecodeError ? e.within(rootNames[i]!) : e;
+      }
+    }
+    const i = readNormallySmall(r);
+    if (i >= ext.length) return { choice: '$unknown', index: i, value: decodeOctets(r, undefined) };
+    const d = extDecs[i] ?? (extDecs[i] = buildOpenType(ext[i]!.schema));
+    try {
+      return { choice: extNames[i]!, value: d(r, depth) };
+    } catch (e) {
+      throw e instanceof PerDecodeError ? e.within(extNames[i]!) : e;
+    }
+  };
 }

@@ -5,9 +5,18 @@
  * path allocates no strings or closures).
  */
 import { BitWriter } from './bits.js';
-import { altIndex, charInfo, extensionInfo, octetsFor, bitsFor, K16, K64, type CharInfo } from './common.js';
+import { charInfo as shared_charInfo, extensionInfo as shared_extensionInfo, octetsFor as shared_octetsFor, bitsFor as shared_bitsFor, K16 as shared_K16, K64 as shared_K64, type CharInfo } from './common.js';
 import { PerEncodeError } from './errors.js';
-import type { AnySchema, BitString, CharStringSchema, ChoiceSchema, IntegerSchema, Schema, SequenceSchema, SizeRange } from './schema.js';
+import type { AnySchema, BitString, CharStringSchema, ChoiceSchema, IntegerSchema, Schema, SequenceOfSchema, SequenceSchema, SizeRange } from './schema.js';
+
+// Module-local bindings: under the tsx loader an imported binding is a getter call on every
+// use, which showed up at ~10% of the codec's profile.
+const charInfo = shared_charInfo;
+const extensionInfo = shared_extensionInfo;
+const octetsFor = shared_octetsFor;
+const bitsFor = shared_bitsFor;
+const K16 = shared_K16;
+const K64 = shared_K64;
 
 let topWriter: BitWriter | undefined;
 
@@ -17,7 +26,7 @@ export function encode<T>(schema: Schema<T>, value: T): Uint8Array {
   topWriter = undefined;
   try {
     w.reset();
-    encodeValue(w, schema, value);
+    compileEncoder(schema)(w, value);
     return w.toBytes();
   } finally {
     w.reset();
@@ -140,28 +149,6 @@ function writeChars(w: BitWriter, v: string, from: number, to: number, info: Cha
   }
 }
 
-function encodeCharString(w: BitWriter, s: CharStringSchema, v: string): void {
-  const info = charInfo(s);
-  const sz = s.size;
-  const align = !(sz?.max !== undefined && sz.max * info.bits <= 16);
-  if (isFixed(sz) && sz.max < K64) {
-    if (v.length !== sz.max) fail(`string length ${v.length} != ${sz.max}`);
-    writeChars(w, v, 0, v.length, info, align);
-    return;
-  }
-  if (!writeSizePrefix(w, v.length, sz)) {
-    writeChars(w, v, 0, v.length, info, align);
-    return;
-  }
-  let done = 0;
-  for (;;) {
-    const n = writeLengthPart(w, v.length - done);
-    writeChars(w, v, done, done + n, info, align);
-    done += n;
-    if (n < K16) return;
-  }
-}
-
 function encodeOctets(w: BitWriter, sz: SizeRange | undefined, v: unknown): void {
   if (!(v instanceof Uint8Array)) fail('expected Uint8Array');
   if (isFixed(sz) && sz.max < K64) {
@@ -241,211 +228,336 @@ function writeOpenType(w: BitWriter, bytes: Uint8Array): void {
   encodeOctets(w, undefined, bytes);
 }
 
-/** Scratch writers for open types, one per nesting level, reused across calls. */
-const scratch: BitWriter[] = [];
-let scratchDepth = 0;
-
-/** Encodes `value` as an open type straight into `w` (length, then the nested complete encoding). */
-function writeOpenValue(w: BitWriter, schema: AnySchema, value: unknown): void {
-  if (schema.kind === 'opaque') {
-    if (!(value instanceof Uint8Array)) fail(`opaque ${schema.label} expects Uint8Array`);
-    writeOpenType(w, value);
-    return;
-  }
-  const inner = (scratch[scratchDepth] ??= new BitWriter(256));
-  scratchDepth++;
-  try {
-    inner.reset();
-    encodeValue(inner, schema, value);
-    const n = inner.byteLength;
-    if (n < K16) {
-      writeUnconstrainedLength(w, n);
-      w.writeWriter(inner);
-    } else writeOpenType(w, inner.view());
-  } finally {
-    scratchDepth--;
-    inner.reset();
-  }
-}
-
 function asRecord(v: unknown): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('expected an object');
   return v as Record<string, unknown>;
 }
 
-function encodeSequence(w: BitWriter, s: SequenceSchema, value: unknown): void {
-  const obj = asRecord(value);
-  const info = s.extensible ? extensionInfo(obj) : undefined;
-  let lastExt = -1;
-  const ext = s.ext;
-  for (let i = 0; i < ext.length; i++) if (obj[ext[i]!.name] !== undefined) lastExt = i;
-  if (info) for (const idx of info.unknown.keys()) if (idx > lastExt) lastExt = idx;
-  const hasExt = lastExt >= 0;
-  if (s.extensible) w.writeBit(hasExt);
-  else if (hasExt) fail('extension values on a non-extensible SEQUENCE');
-  const root = s.root;
-  for (let i = 0; i < root.length; i++) if (root[i]!.optional) w.writeBit(obj[root[i]!.name] !== undefined);
-  for (let i = 0; i < root.length; i++) {
-    const f = root[i]!;
-    const fv = obj[f.name];
-    if (fv === undefined) {
-      if (!f.optional) throw new PerEncodeError('missing mandatory field').within(f.name);
-      continue;
-    }
-    try {
-      encodeValue(w, f.schema, fv);
-    } catch (e) {
-      throw e instanceof PerEncodeError ? e.within(f.name) : e;
-    }
-  }
-  if (!hasExt) return;
-  // Bitmap width: what the sender used when we re-encode a received value; for our own values,
-  // up to the last present addition (what H323Plus/GnuGk send, so our bytes look like theirs).
-  const count = Math.max(info?.count ?? 0, lastExt + 1);
-  if (count <= 64) {
-    w.writeBit(false);
-    w.writeBits(count - 1, 6);
-  } else {
-    w.writeBit(true);
-    writeUnconstrainedLength(w, count);
-  }
-  for (let i = 0; i < count; i++) {
-    const known = ext[i];
-    w.writeBit(known ? obj[known.name] !== undefined : info?.unknown.has(i) === true);
-  }
-  for (let i = 0; i < count; i++) {
-    const known = ext[i];
-    if (known) {
-      const fv = obj[known.name];
-      if (fv === undefined) continue;
-      try {
-        writeOpenValue(w, known.schema, fv);
-      } catch (e) {
-        throw e instanceof PerEncodeError ? e.within(known.name) : e;
-      }
-    } else {
-      const raw = info?.unknown.get(i);
-      if (raw) writeOpenType(w, raw);
-    }
-  }
-}
+/** A schema compiled into an encoding function, built once per schema object. */
+type Enc = (w: BitWriter, v: unknown) => void;
 
-function encodeChoice(w: BitWriter, s: ChoiceSchema, value: unknown): void {
-  const obj = asRecord(value);
-  const name = obj['choice'];
-  if (name === '$unknown') {
-    if (!s.extensible) fail('unknown alternative on a non-extensible CHOICE');
-    const index = obj['index'];
-    const bytes = obj['value'];
-    if (typeof index !== 'number' || !(bytes instanceof Uint8Array)) fail('bad unknown alternative');
-    w.writeBit(true);
-    writeNormallySmall(w, index);
-    writeOpenType(w, bytes);
-    return;
-  }
-  if (typeof name !== 'string') fail('CHOICE value needs a "choice" name');
-  const ri = altIndex(s.root, s.root).get(name);
-  try {
-    if (ri !== undefined) {
-      if (s.extensible) w.writeBit(false);
-      writeConstrained(w, ri, 0, s.root.length - 1);
-      encodeValue(w, s.root[ri]!.schema, obj['value']);
-      return;
-    }
-    const ei = altIndex(s.ext, s.ext).get(name);
-    if (ei === undefined) fail(`no alternative ${name}`);
-    w.writeBit(true);
-    writeNormallySmall(w, ei);
-    writeOpenValue(w, s.ext[ei]!.schema, obj['value']);
-  } catch (e) {
-    throw e instanceof PerEncodeError ? e.within(name) : e;
-  }
-}
+const compiled = new WeakMap<AnySchema, Enc>();
 
+/** Encodes one value of `s` (compiles the schema on first use). */
 export function encodeValue(w: BitWriter, s: AnySchema, v: unknown): void {
+  compileEncoder(s)(w, v);
+}
+
+/**
+ * Turns a schema into a closure: constraint arithmetic, name -> index maps, character tables
+ * and child encoders are worked out once here instead of on every value. References stay lazy,
+ * so recursive types compile.
+ */
+export function compileEncoder(s: AnySchema): Enc {
+  let e = compiled.get(s);
+  if (!e) {
+    e = buildEncoder(s);
+    compiled.set(s, e);
+  }
+  return e;
+}
+
+function buildEncoder(s: AnySchema): Enc {
   switch (s.kind) {
     case 'null':
-      return;
+      return () => undefined;
     case 'boolean':
-      if (typeof v !== 'boolean') fail('expected boolean');
-      w.writeBit(v);
-      return;
+      return (w, v) => {
+        if (typeof v !== 'boolean') fail('expected boolean');
+        w.writeBit(v);
+      };
     case 'integer':
-      if (typeof v !== 'number') fail('expected number');
-      encodeInteger(w, s, v);
-      return;
+      return buildInteger(s);
     case 'enumerated': {
-      if (typeof v !== 'string') fail('expected enumerated name');
-      const ri = s.root.indexOf(v);
-      if (ri >= 0) {
-        if (s.extensible) w.writeBit(false);
-        writeConstrained(w, ri, 0, s.root.length - 1);
-        return;
-      }
-      let ei = s.ext.indexOf(v);
-      if (ei < 0 && v.startsWith('$ext:')) ei = Number(v.slice(5));
-      if (!s.extensible || !(ei >= 0)) fail(`no enumeration ${v}`);
-      w.writeBit(true);
-      writeNormallySmall(w, ei);
-      return;
+      const rootIndex = new Map(s.root.map((n, i) => [n, i]));
+      const extIndex = new Map(s.ext.map((n, i) => [n, i]));
+      const extensible = s.extensible;
+      const ub = s.root.length - 1;
+      return (w, v) => {
+        if (typeof v !== 'string') fail('expected enumerated name');
+        const ri = rootIndex.get(v);
+        if (ri !== undefined) {
+          if (extensible) w.writeBit(false);
+          writeConstrained(w, ri, 0, ub);
+          return;
+        }
+        let ei = extIndex.get(v) ?? -1;
+        if (ei < 0 && v.startsWith('$ext:')) ei = Number(v.slice(5));
+        if (!extensible || !(ei >= 0)) fail(`no enumeration ${v}`);
+        w.writeBit(true);
+        writeNormallySmall(w, ei);
+      };
     }
-    case 'octetString':
-      encodeOctets(w, s.size, v);
-      return;
-    case 'bitString':
-      encodeBits(w, s.size, v);
-      return;
+    case 'octetString': {
+      const sz = s.size;
+      return (w, v) => encodeOctets(w, sz, v);
+    }
+    case 'bitString': {
+      const sz = s.size;
+      return (w, v) => encodeBits(w, sz, v);
+    }
     case 'charString':
-      if (typeof v !== 'string') fail('expected string');
-      encodeCharString(w, s, v);
-      return;
-    case 'oid': {
-      if (typeof v !== 'string') fail('expected OID string');
-      const bytes = oidToBytes(v);
-      writeUnconstrainedLength(w, bytes.length);
-      w.writeBytes(bytes);
-      return;
-    }
-    case 'sequenceOf': {
-      if (!Array.isArray(v)) fail('expected array');
-      const items: unknown[] = v;
-      if (isFixed(s.size) && s.size.max < K64) {
-        if (items.length !== s.size.max) fail(`expected ${s.size.max} items`);
-        encodeItems(w, s.item, items, 0, items.length);
-        return;
-      }
-      if (!writeSizePrefix(w, items.length, s.size)) {
-        encodeItems(w, s.item, items, 0, items.length);
-        return;
-      }
-      let done = 0;
-      for (;;) {
-        const n = writeLengthPart(w, items.length - done);
-        encodeItems(w, s.item, items, done, done + n);
-        done += n;
-        if (n < K16) return;
-      }
-    }
+      return buildCharString(s);
+    case 'oid':
+      return (w, v) => {
+        if (typeof v !== 'string') fail('expected OID string');
+        const bytes = oidToBytes(v);
+        writeUnconstrainedLength(w, bytes.length);
+        w.writeBytes(bytes);
+      };
+    case 'sequenceOf':
+      return buildSequenceOf(s);
     case 'sequence':
-      encodeSequence(w, s, v);
-      return;
+      return buildSequence(s);
     case 'choice':
-      encodeChoice(w, s, v);
-      return;
-    case 'ref':
-      encodeValue(w, s.resolve(), v);
-      return;
-    case 'opaque':
-      fail(`${s.label} is only supported inside an extension (open type)`);
+      return buildChoice(s);
+    case 'ref': {
+      let target: Enc | undefined;
+      return (w, v) => (target ??= compileEncoder(s.resolve()))(w, v);
+    }
+    case 'opaque': {
+      const label = s.label;
+      return () => fail(`${label} is only supported inside an extension (open type)`);
+    }
   }
 }
 
-function encodeItems(w: BitWriter, item: AnySchema, items: unknown[], from: number, to: number): void {
-  for (let i = from; i < to; i++) {
-    try {
-      encodeValue(w, item, items[i]);
-    } catch (e) {
-      throw e instanceof PerEncodeError ? e.within(`[${i}]`) : e;
-    }
+function buildInteger(s: IntegerSchema): Enc {
+  const { min, max } = s;
+  if (!s.extensible && min !== undefined && max !== undefined) {
+    const range = max - min + 1;
+    const bits = range > 1 && range <= 255 ? bitsFor(range - 1) : -1;
+    return (w, v) => {
+      if (typeof v !== 'number') fail('expected number');
+      if (!Number.isSafeInteger(v)) fail(`not a safe integer: ${v}`);
+      if (v < min || v > max) fail(`integer ${v} outside ${min}..${max}`);
+      if (bits >= 0) w.writeBits(v - min, bits);
+      else writeConstrained(w, v, min, max);
+    };
   }
+  return (w, v) => {
+    if (typeof v !== 'number') fail('expected number');
+    encodeInteger(w, s, v);
+  };
+}
+
+function buildCharString(s: CharStringSchema): Enc {
+  const info = charInfo(s);
+  const sz = s.size;
+  const align = !(sz?.max !== undefined && sz.max * info.bits <= 16);
+  const fixed = isFixed(sz) && sz.max < K64 ? sz.max : -1;
+  return (w, v) => {
+    if (typeof v !== 'string') fail('expected string');
+    if (fixed >= 0) {
+      if (v.length !== fixed) fail(`string length ${v.length} != ${fixed}`);
+      writeChars(w, v, 0, v.length, info, align);
+      return;
+    }
+    if (!writeSizePrefix(w, v.length, sz)) {
+      writeChars(w, v, 0, v.length, info, align);
+      return;
+    }
+    let done = 0;
+    for (;;) {
+      const n = writeLengthPart(w, v.length - done);
+      writeChars(w, v, done, done + n, info, align);
+      done += n;
+      if (n < K16) return;
+    }
+  };
+}
+
+function buildSequenceOf(s: SequenceOfSchema): Enc {
+  const sz = s.size;
+  const item = s.item;
+  let itemEnc: Enc | undefined;
+  const fixed = isFixed(sz) && sz.max < K64 ? sz.max : -1;
+  const encodeItems = (w: BitWriter, items: unknown[], from: number, to: number): void => {
+    const e = (itemEnc ??= compileEncoder(item));
+    let i = from;
+    try {
+      for (; i < to; i++) e(w, items[i]);
+    } catch (err) {
+      throw err instanceof PerEncodeError ? err.within(`[${i}]`) : err;
+    }
+  };
+  return (w, v) => {
+    if (!Array.isArray(v)) fail('expected array');
+    const items: unknown[] = v;
+    if (fixed >= 0) {
+      if (items.length !== fixed) fail(`expected ${fixed} items`);
+      encodeItems(w, items, 0, items.length);
+      return;
+    }
+    if (!writeSizePrefix(w, items.length, sz)) {
+      encodeItems(w, items, 0, items.length);
+      return;
+    }
+    let done = 0;
+    for (;;) {
+      const n = writeLengthPart(w, items.length - done);
+      encodeItems(w, items, done, done + n);
+      done += n;
+      if (n < K16) return;
+    }
+  };
+}
+
+/** Scratch writers for open types, one per nesting level, reused across calls. */
+const scratch: BitWriter[] = [];
+let scratchDepth = 0;
+
+/** An open type holding a value of `schema`: length, then the nested complete encoding. */
+function buildOpenType(schema: AnySchema): Enc {
+  if (schema.kind === 'opaque') {
+    const label = schema.label;
+    return (w, value) => {
+      if (!(value instanceof Uint8Array)) fail(`opaque ${label} expects Uint8Array`);
+      writeOpenType(w, value);
+    };
+  }
+  let innerEnc: Enc | undefined;
+  return (w, value) => {
+    const e = (innerEnc ??= compileEncoder(schema));
+    const inner = (scratch[scratchDepth] ??= new BitWriter(256));
+    scratchDepth++;
+    try {
+      inner.reset();
+      e(inner, value);
+      const n = inner.byteLength;
+      if (n < K16) {
+        writeUnconstrainedLength(w, n);
+        w.writeWriter(inner);
+      } else writeOpenType(w, inner.view());
+    } finally {
+      scratchDepth--;
+      inner.reset();
+    }
+  };
+}
+
+function buildSequence(s: SequenceSchema): Enc {
+  const root = s.root;
+  const n = root.length;
+  const names = root.map((f) => f.name);
+  const optional = root.map((f) => f.optional);
+  const optNames = root.filter((f) => f.optional).map((f) => f.name);
+  const optCount = optNames.length;
+  const encs: (Enc | undefined)[] = new Array<Enc | undefined>(n).fill(undefined);
+  const extensible = s.extensible;
+  const ext = s.ext;
+  const extNames = ext.map((f) => f.name);
+  const extEncs: (Enc | undefined)[] = new Array<Enc | undefined>(ext.length).fill(undefined);
+  return (w, value) => {
+    const obj = asRecord(value);
+    const info = extensible ? extensionInfo(obj) : undefined;
+    let lastExt = -1;
+    for (let i = extNames.length - 1; i >= 0; i--) {
+      if (obj[extNames[i]!] !== undefined) {
+        lastExt = i;
+        break;
+      }
+    }
+    if (info) for (const idx of info.unknown.keys()) if (idx > lastExt) lastExt = idx;
+    const hasExt = lastExt >= 0;
+    if (extensible) w.writeBit(hasExt);
+    else if (hasExt) fail('extension values on a non-extensible SEQUENCE');
+    // Presence bitmap of the OPTIONAL root components, written in word-sized pieces.
+    let bits = 0;
+    let pending = 0;
+    for (let k = 0; k < optCount; k++) {
+      bits = (bits << 1) | (obj[optNames[k]!] !== undefined ? 1 : 0);
+      if (++pending === 30) {
+        w.writeBits(bits, 30);
+        bits = 0;
+        pending = 0;
+      }
+    }
+    if (pending > 0) w.writeBits(bits, pending);
+    let i = 0;
+    try {
+      for (; i < n; i++) {
+        const fv = obj[names[i]!];
+        if (fv === undefined) {
+          if (!optional[i]) fail('missing mandatory field');
+          continue;
+        }
+        const e = encs[i] ?? (encs[i] = compileEncoder(root[i]!.schema));
+        e(w, fv);
+      }
+    } catch (err) {
+      throw err instanceof PerEncodeError ? err.within(names[i]!) : err;
+    }
+    if (!hasExt) return;
+    // Bitmap width: what the sender used when we re-encode a received value; for our own values,
+    // up to the last present addition (what H323Plus/GnuGk send, so our bytes look like theirs).
+    const count = Math.max(info?.count ?? 0, lastExt + 1);
+    if (count <= 64) {
+      w.writeBit(false);
+      w.writeBits(count - 1, 6);
+    } else {
+      w.writeBit(true);
+      writeUnconstrainedLength(w, count);
+    }
+    for (let k = 0; k < count; k++) {
+      w.writeBit(k < extNames.length ? obj[extNames[k]!] !== undefined : info?.unknown.has(k) === true);
+    }
+    for (let k = 0; k < count; k++) {
+      if (k < extNames.length) {
+        const fv = obj[extNames[k]!];
+        if (fv === undefined) continue;
+        try {
+          const e = extEncs[k] ?? (extEncs[k] = buildOpenType(ext[k]!.schema));
+          e(w, fv);
+        } catch (err) {
+          throw err instanceof PerEncodeError ? err.within(extNames[k]!) : err;
+        }
+      } else {
+        const raw = info?.unknown.get(k);
+        if (raw) writeOpenType(w, raw);
+      }
+    }
+  };
+}
+
+function buildChoice(s: ChoiceSchema): Enc {
+  const root = s.root;
+  const ext = s.ext;
+  const rootIndex = new Map(root.map((a, i) => [a.name, i]));
+  const extIndex = new Map(ext.map((a, i) => [a.name, i]));
+  const rootEncs: (Enc | undefined)[] = new Array<Enc | undefined>(root.length).fill(undefined);
+  const extEncs: (Enc | undefined)[] = new Array<Enc | undefined>(ext.length).fill(undefined);
+  const extensible = s.extensible;
+  const ub = root.length - 1;
+  return (w, value) => {
+    const obj = asRecord(value);
+    const name = obj['choice'];
+    if (name === '$unknown') {
+      if (!extensible) fail('unknown alternative on a non-extensible CHOICE');
+      const index = obj['index'];
+      const bytes = obj['value'];
+      if (typeof index !== 'number' || !(bytes instanceof Uint8Array)) fail('bad unknown alternative');
+      w.writeBit(true);
+      writeNormallySmall(w, index);
+      writeOpenType(w, bytes);
+      return;
+    }
+    if (typeof name !== 'string') fail('CHOICE value needs a "choice" name');
+    const ri = rootIndex.get(name);
+    try {
+      if (ri !== undefined) {
+        if (extensible) w.writeBit(false);
+        writeConstrained(w, ri, 0, ub);
+        (rootEncs[ri] ?? (rootEncs[ri] = compileEncoder(root[ri]!.schema)))(w, obj['value']);
+        return;
+      }
+      const ei = extIndex.get(name);
+      if (ei === undefined) fail(`no alternative ${name}`);
+      w.writeBit(true);
+      writeNormallySmall(w, ei);
+      (extEncs[ei] ?? (extEncs[ei] = buildOpenType(ext[ei]!.schema)))(w, obj['value']);
+    } catch (err) {
+      throw err instanceof PerEncodeError ? err.within(name) : err;
+    }
+  };
 }

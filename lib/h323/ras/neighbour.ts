@@ -8,7 +8,7 @@
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { componentLogger } from '../../log/logger.js';
-import type { AliasAddressValue } from '../h225/common-types.js';
+import type { AliasAddressValue, TransportAddressValue } from '../h225/common-types.js';
 import { PerDecodeError } from '../per/index.js';
 import { aliasToString, decodeRas, encodeRas, ipAddress, ras, rasType, transportHostPort, type HostPort } from './messages.js';
 import { rasMetrics, type RasMetrics } from './metrics.js';
@@ -70,9 +70,25 @@ export class NeighbourResponder {
   private readonly timers = new Set<NodeJS.Timeout>();
   private bound: HostPort | undefined;
   private otherHandler: RasHandler | undefined;
+  /** Labelled metric children, resolved once per label set rather than hashed on every LRQ. */
+  private readonly inByType = new Map<string, { inc(): void }>();
+  private readonly outLcf: { inc(): void };
+  private readonly outLrj: { inc(): void };
+  private readonly answerLcf: { observe(v: number): void };
+  private readonly answerLrj: { observe(v: number): void };
+  /** Default LCF addresses as RAS values, built once (after bind for the RAS address). */
+  private defaultCsa: TransportAddressValue | undefined;
+  private defaultRas: TransportAddressValue | undefined;
+  private readonly onSent = (err: Error | null): void => {
+    if (err) this.log.warn('RAS send failed', { err: err.message });
+  };
 
   constructor(private readonly opts: NeighbourResponderOptions) {
     this.metrics = rasMetrics(opts.registry);
+    this.outLcf = this.metrics.messages.labels({ direction: 'out', type: 'locationConfirm' });
+    this.outLrj = this.metrics.messages.labels({ direction: 'out', type: 'locationReject' });
+    this.answerLcf = this.metrics.lrqAnswerSeconds.labels({ result: 'lcf' });
+    this.answerLrj = this.metrics.lrqAnswerSeconds.labels({ result: 'lrj' });
     this.limiter = new SourceRateLimiter(opts.rateLimit ?? { perSecond: 200, burst: 400 });
   }
 
@@ -89,6 +105,7 @@ export class NeighbourResponder {
         s.on('error', (err) => this.log.error('neighbour socket error', { err: err.message }));
         const a = s.address();
         this.bound = { host: a.address, port: a.port };
+        this.defaultRas = undefined; // the RAS address may differ after a restart
         this.log.debug('neighbour responder listening', { host: a.address, port: a.port, neighbours: this.opts.neighbours.length });
         resolve(this.bound);
       });
@@ -150,7 +167,12 @@ export class NeighbourResponder {
       return;
     }
     const type = rasType(msg) ?? 'unknown';
-    this.metrics.messages.inc({ direction: 'in', type });
+    let inCounter = this.inByType.get(type);
+    if (!inCounter) {
+      inCounter = this.metrics.messages.labels({ direction: 'in', type });
+      this.inByType.set(type, inCounter);
+    }
+    inCounter.inc();
     if (msg.choice !== 'locationRequest') {
       if (this.otherHandler) this.otherHandler(msg, { host: rinfo.address, port: rinfo.port });
       else this.log.debug('non-LRQ ignored on neighbour socket', { type });
@@ -248,32 +270,34 @@ export class NeighbourResponder {
   }
 
   private confirm(lrq: LocationRequestValue, answer: Extract<LocationAnswer, { result: 'found' }>, replyTo: HostPort, t0: number, key: string): void {
-    const csa = answer.callSignalAddress ?? this.opts.callSignalAddress;
-    const rasAddr = this.opts.rasAddress ?? this.address();
+    const csa = answer.callSignalAddress
+      ? ipAddress(answer.callSignalAddress.host, answer.callSignalAddress.port)
+      : (this.defaultCsa ??= ipAddress(this.opts.callSignalAddress.host, this.opts.callSignalAddress.port));
+    const rasAddr = (this.defaultRas ??= ((a) => ipAddress(a.host, a.port))(this.opts.rasAddress ?? this.address()));
     const destinationInfo: AliasAddressValue[] = [...(answer.destinationInfo ?? lrq.destinationInfo)];
     // Same shape as the H323Plus neighbour LCF GnuGk accepted in the captures.
     const bytes = encodeRas(
       ras('locationConfirm', {
         requestSeqNum: lrq.requestSeqNum,
-        callSignalAddress: ipAddress(csa.host, csa.port),
-        rasAddress: ipAddress(rasAddr.host, rasAddr.port),
+        callSignalAddress: csa,
+        rasAddress: rasAddr,
         destinationInfo,
         destinationType: { gateway: {}, mc: false, undefinedNode: false },
       }),
     );
-    this.metrics.messages.inc({ direction: 'out', type: 'locationConfirm' });
+    this.outLcf.inc();
     this.remember(key, bytes);
     this.send(bytes, replyTo);
-    this.metrics.lrqAnswerSeconds.observe({ result: 'lcf' }, (performance.now() - t0) / 1000);
+    this.answerLcf.observe((performance.now() - t0) / 1000);
   }
 
   private reject(seq: number, reason: LrjReason, replyTo: HostPort, t0: number, key?: string): void {
     const bytes = encodeRas(ras('locationReject', { requestSeqNum: seq, rejectReason: { choice: reason, value: null } }));
-    this.metrics.messages.inc({ direction: 'out', type: 'locationReject' });
+    this.outLrj.inc();
     this.metrics.rejects.inc({ direction: 'out', type: 'locationReject', reason });
     if (key) this.remember(key, bytes);
     this.send(bytes, replyTo);
-    this.metrics.lrqAnswerSeconds.observe({ result: 'lrj' }, (performance.now() - t0) / 1000);
+    this.answerLrj.observe((performance.now() - t0) / 1000);
   }
 
   private remember(key: string, bytes: Uint8Array): void {
@@ -296,8 +320,6 @@ export class NeighbourResponder {
   }
 
   private send(bytes: Uint8Array, to: HostPort): void {
-    this.socket?.send(bytes, to.port, to.host, (err) => {
-      if (err) this.log.warn('RAS send failed', { err: err.message });
-    });
+    this.socket?.send(bytes, to.port, to.host, this.onSent);
   }
 }

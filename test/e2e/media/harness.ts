@@ -1,0 +1,186 @@
+/**
+ * Wiring for the lib/media suites: the drachtio target (double or real), the FreeSWITCH target
+ * (the double, or a real FreeSWITCH when FS_HOST/FS_PORT/FS_SECRET/FS_SIP are set), an srf app
+ * whose INVITE handler each test sets, and a MediaController on an isolated registry.
+ */
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Registry } from 'prom-client';
+import { startDrachtioTarget, type DrachtioTarget } from '../../lab/drachtio-target.js';
+import { FreeSwitchDouble } from '../../lab/freeswitch-double/double.js';
+import { writePcmaPcap } from '../../lab/freeswitch-double/pcap.js';
+import { STATIC_PT, type G711 } from '../../lab/freeswitch-double/rtp.js';
+import { runSipp, type SippResult } from '../../lab/sipp.js';
+import { freePort } from '../../lab/ports.js';
+import { fixture } from '../../support/paths.js';
+import { realFsFromEnv, type RealFsEnv } from '../freeswitch-double/harness.js';
+import { createSrf, type GatewaySrf, type SrfRequest, type SrfResponse } from '../../../types/drachtio-srf.js';
+import { isolatedRegistry } from '../../../lib/metrics/registry.js';
+import { MediaController } from '../../../lib/media/controller.js';
+import { validateMediaConfig, type MediaConfig } from '../../../lib/media/config.js';
+
+export const PCAP_PACKETS = 100;
+
+export type InviteHandler = (req: SrfRequest, res: SrfResponse) => void;
+
+export interface MediaLab {
+  drachtio: DrachtioTarget;
+  /** Undefined against a real FreeSWITCH. */
+  fs?: FreeSwitchDouble;
+  real?: RealFsEnv;
+  srf: GatewaySrf;
+  media: MediaController;
+  config: MediaConfig;
+  registry: Registry;
+  workDir: string;
+  pcapFor(codec: G711): string;
+  /** The INVITE handler for the next calls. */
+  onInvite(h: InviteHandler): void;
+  stop(): Promise<void>;
+}
+
+export async function startMediaLab(over: Record<string, unknown> = {}): Promise<MediaLab> {
+  const drachtio = await startDrachtioTarget();
+  const real = realFsFromEnv();
+  let fs: FreeSwitchDouble | undefined;
+  const srf = createSrf();
+  let media: MediaController | undefined;
+  let handler: InviteHandler = (_req, res) => res.send(404);
+  try {
+    if (!real) fs = await FreeSwitchDouble.start({ eslPassword: 'ClueCon', sipPort: 0, eslPort: 0, fileDurationMs: () => 400 });
+    await new Promise<void>((resolve, reject) => {
+      srf.on('connect', (err) => (err ? reject(err) : resolve()));
+      srf.on('error', reject);
+      srf.connect({ host: drachtio.host, port: drachtio.port, secret: drachtio.secret });
+    });
+    srf.removeAllListeners('error');
+    srf.on('error', () => undefined);
+    srf.use('invite', (req, res) => handler(req, res));
+    const config = validateMediaConfig({
+      esl: real ? { host: real.host, port: real.port, secret: real.secret } : { host: fs!.host, port: fs!.eslPort, secret: 'ClueCon' },
+      listen: { address: '127.0.0.1', port: 0 },
+      allowDefaultSecret: true,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 400, connectTimeoutMs: 2000 },
+      releaseTimeoutMs: 1000,
+      conference: { destroyTimeoutMs: 300 },
+      ...over,
+    });
+    const registry = isolatedRegistry();
+    media = new MediaController(srf, config, { registry });
+    if (!(await media.start())) throw new Error('media controller did not come up');
+    const workDir = mkdtempSync(join(tmpdir(), 'media-lab-'));
+    const pcma = join(workDir, 'pcma.pcap');
+    const pcmu = join(workDir, 'pcmu.pcap');
+    writePcmaPcap(pcma, { packets: PCAP_PACKETS });
+    writePcmaPcap(pcmu, { packets: PCAP_PACKETS, codec: 'PCMU' });
+    const m = media;
+    return {
+      drachtio, fs, ...(real ? { real } : {}), srf, media: m, config, registry, workDir,
+      pcapFor: (c) => (c === 'PCMU' ? pcmu : pcma),
+      onInvite: (h) => {
+        handler = h;
+      },
+      async stop(): Promise<void> {
+        await m.stop();
+        srf.disconnect();
+        await fs?.stop();
+        await drachtio.stop();
+        rmSync(workDir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await media?.stop();
+    srf.disconnect();
+    await fs?.stop();
+    await drachtio.stop();
+    throw e;
+  }
+}
+
+/** A SIPp caller (scenarios of the FreeSWITCH double suites) sending G.711 from the lab's pcap. */
+export async function sippCaller(
+  lab: MediaLab, o: { user: string; scenario: 'caller-bye' | 'caller-wait-bye'; holdMs?: number; codec?: G711 },
+): Promise<SippResult> {
+  const codec = o.codec ?? 'PCMA';
+  const xml = readFileSync(fixture('freeswitch', 'sipp', `${o.scenario}.xml`), 'utf8')
+    .replaceAll('@PCAP@', lab.pcapFor(codec)).replaceAll('@PT@', String(STATIC_PT[codec])).replaceAll('@CODEC@', codec);
+  const file = join(lab.workDir, `${o.scenario}-${o.user}-${Date.now()}.xml`);
+  writeFileSync(file, xml);
+  const mediaPort = await freePort();
+  return runSipp({
+    target: `${lab.drachtio.sipHost}:${lab.drachtio.sipPort}`,
+    scenario: file,
+    service: o.user,
+    timeoutMs: 30_000,
+    args: ['-d', String(o.holdMs ?? 1000), '-mi', '127.0.0.1', '-mp', String(mediaPort)],
+  });
+}
+
+/** A plain UDP socket playing the H.323 side's RTP. */
+export interface UdpPeer {
+  sock: dgram.Socket;
+  port: number;
+  packets: Buffer[];
+  /** Resolves once `n` packets matching pred have arrived. */
+  waitForCount(n: number, pred?: (p: Buffer) => boolean): Promise<void>;
+  close(): void;
+}
+
+export async function udpPeer(): Promise<UdpPeer> {
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
+  const packets: Buffer[] = [];
+  const waiters: Array<{ n: number; pred: (p: Buffer) => boolean; resolve: () => void }> = [];
+  const check = (): void => {
+    for (const w of [...waiters]) {
+      if (packets.filter(w.pred).length >= w.n) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  sock.on('message', (p) => {
+    packets.push(p);
+    check();
+  });
+  let closed = false;
+  return {
+    sock, port: sock.address().port, packets,
+    waitForCount: (n, pred = () => true) => new Promise<void>((resolve) => {
+      waiters.push({ n, pred, resolve });
+      check();
+    }),
+    close: () => {
+      if (!closed) sock.close();
+      closed = true;
+    },
+  };
+}
+
+export const payloadType = (p: Buffer): number => p[1]! & 0x7f;
+
+/** An RTP packet of 20 ms G.711 silence with payload type pt. */
+export function rtpPacket(pt: number, seq: number, ssrc = 0x1234): Buffer {
+  const b = Buffer.alloc(172, pt === 8 ? 0xd5 : 0xff);
+  b[0] = 0x80;
+  b[1] = pt;
+  b.writeUInt16BE(seq & 0xffff, 2);
+  b.writeUInt32BE((seq * 160) >>> 0, 4);
+  b.writeUInt32BE(ssrc, 8);
+  return b;
+}
+
+/** Resolves once the double has at most `n` ESL connections open (closes are events: 'closed'). */
+export function eslConnectionsAtMost(fs: FreeSwitchDouble, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (fs.connectionCount > n) return;
+      fs.off('closed', check);
+      resolve();
+    };
+    fs.on('closed', check);
+    check();
+  });
+}
