@@ -22,6 +22,11 @@ import { GatewayAliasResolver } from '../../lib/routing/alias-resolver.js';
 import { relayMessage } from '../../lib/sip/message-relay.js';
 import { createStateStores, type StateStores } from '../../lib/state/factory.js';
 import { MediaController } from '../../lib/media/index.js';
+import { H323Listener, dial } from '../../lib/h323/call/index.js';
+import { SipToH323Call, type H323Target } from '../../lib/calls/sip-to-h323.js';
+import { q850Reason } from '../../lib/calls/causes.js';
+import { H323ToSipCall, type ExpertLookup } from '../../lib/calls/h323-to-sip.js';
+import { parseContact } from '../../lib/registrar/registrar.js';
 
 export interface GatewayDeps {
   registry: Registry;
@@ -39,6 +44,9 @@ export class Gateway {
   neighbour: NeighbourResponder | undefined;
   /** LRQs to GnuGk and, when configured, our registration with it (from the neighbour socket). */
   rasClient: RasClient | undefined;
+  /** Incoming H.323 calls (the callSignalAddress advertised in LCF); needs the media server. */
+  h323Listener: H323Listener | undefined;
+  private h323Seq = 0;
   rasPort = 0;
   private readonly lag: EventLoopLagMonitor;
   private readonly ops: OpsServer;
@@ -84,6 +92,7 @@ export class Gateway {
       const resolver = new GatewayAliasResolver(h323.localZone.prefixes, h323.localZone.aliases, this.policy?.registry, this.policy ? this.registrar : undefined);
       this.neighbour = new NeighbourResponder(neighbourOptionsFromConfig(h323, resolver, this.deps.registry));
       this.rasPort = (await this.neighbour.start()).port;
+      if (this.media) await this.startH323Listener(h323.callSignalAddress);
       const clientOpts = rasClientOptionsFromConfig(h323, this.deps.registry);
       if (clientOpts && h323.gatekeeper) {
         this.rasClient = new RasClient({ ...clientOpts, transport: this.neighbour.rasTransport() });
@@ -147,11 +156,67 @@ export class Gateway {
     this.lag.stop();
     this.link.disconnect();
     await this.ops.stop();
+    await this.h323Listener?.close();
     await this.rasClient?.stop();
     await this.neighbour?.stop();
     await this.media?.stop();
     await this.policy?.close();
     await this.state.close();
+  }
+
+  /**
+   * H.323 -> SIP: GnuGk (after our LCF) or an endpoint sends Setup here; the dialled alias is
+   * looked up (registered expert first, then the static dial plan) and the call bridged through
+   * FreeSWITCH. Each routing decision is one audit record, like the SIP side's.
+   */
+  private async startH323Listener(addr: { host: string; port: number }): Promise<void> {
+    const media = this.media;
+    if (!media) return;
+    const codecs = ['PCMA', 'PCMU'] as const;
+    const lookup: ExpertLookup = async (alias) => {
+      const t0 = process.hrtime.bigint();
+      let answer: Awaited<ReturnType<ExpertLookup>> = undefined;
+      let reason = 'unknown-alias';
+      const reg = this.policy?.registry;
+      const entry = reg ? await reg.byUsername(alias) : undefined;
+      if (entry && entry.status === 'active') {
+        const b = (await this.registrar.lookup(entry.id))[0];
+        answer = b ? (parseContact(b.contact)?.uri ?? b.contact) : { notRegistered: true };
+        reason = b ? 'registered-expert' : 'not-registered';
+      } else {
+        const m = matchRoute(this.cfg.dialPlan.filter((r) => r.sipTarget), alias);
+        if (m) {
+          answer = m.target;
+          reason = 'dial-plan';
+        }
+      }
+      const admitted = typeof answer === 'string';
+      await this.policy?.audit
+        .append({
+          gate: 'h323-route', decision: admitted ? 'admit' : 'reject', status: admitted ? 0 : 404, reason, method: 'SETUP',
+          ...(entry ? { identity: entry.id } : {}), latencyUs: Number(process.hrtime.bigint() - t0) / 1000,
+        })
+        .catch((err: unknown) => this.deps.log.error('audit of an H.323 routing decision failed', { error: String(err) }));
+      return answer;
+    };
+    this.h323Listener = new H323Listener({
+      host: addr.host,
+      port: addr.port,
+      callOptions: { codecs: [...codecs], media: { rtp: { host: '127.0.0.1', port: 0 } }, fastStart: true, tunnel: true, registry: this.deps.registry },
+      onCall: (call) => {
+        if (this.draining) {
+          call.reject(42); // switching equipment congestion: GnuGk may try another neighbour
+          return;
+        }
+        // Tracked like SIP calls so a drain waits for them too.
+        const id = `h323-${++this.h323Seq}`;
+        this.calls.add(id);
+        const c = new H323ToSipCall(call, { media, srf: this.srf, lookup, log: this.deps.log, registry: this.deps.registry, codecs: [...codecs] });
+        void c.start();
+        void c.whenFinished.then(() => this.calls.remove(id));
+      },
+    });
+    await this.h323Listener.listen();
   }
 
   /** The policy chain as srf middleware; the chain is built in start(), after the routes exist. */
@@ -186,9 +251,49 @@ export class Gateway {
     }
     const decided = policyOf(req as unknown as SrfLikeRequest);
     const fwd = decided ? forwardingFor(decided) : { headers: {} };
+    if (m.route.h323Target) {
+      void this.toH323(req, res, m.route.h323Target, fwd.localSdpB, release);
+      return;
+    }
     const headers = mergeHeaders(forwardedHeaders(req, this.cfg.policy.forwardHeaders), fwd.headers, { 'User-Agent': ua });
     const session = new CallSession(this.srf, req, res, this.calls, this.callMetrics, this.deps.log);
     void session.forward(m.target, headers, fwd.localSdpB, release, decided?.state.pii !== undefined);
+  }
+
+  /**
+   * SIP -> H.323: the target is a static call-signalling address or found by an LRQ to GnuGk;
+   * FreeSWITCH anchors the media (its RTP address goes in the fastStart offers).
+   */
+  private async toH323(req: SrfRequest, res: SrfResponse, via: string, offerSdp: string | undefined, release: () => void): Promise<void> {
+    const ua = this.cfg.sip.userAgent;
+    const calledNumber = requestUser(req.uri);
+    let target: H323Target | undefined;
+    if (via === 'gatekeeper') {
+      const found = this.rasClient ? await this.rasClient.locate(calledNumber).catch(() => undefined) : undefined;
+      if (found?.found) target = { ...found.callSignalAddress, calledNumber };
+    } else {
+      const [host, port] = via.split(':');
+      target = { host: host as string, port: Number(port), calledNumber };
+    }
+    if (!target) {
+      release();
+      this.callMetrics.attempts.inc({ outcome: 'no_route' });
+      res.send(404, { headers: { Server: ua, Reason: q850Reason(1) } });
+      return;
+    }
+    if (!this.media) {
+      release();
+      res.send(503, { headers: { Server: ua, 'Retry-After': '5' } });
+      return;
+    }
+    const id = req.get('Call-ID');
+    this.calls.add(id);
+    const call = new SipToH323Call({ media: this.media, dial, registry: this.deps.registry, logger: this.deps.log }, req, res, target, offerSdp !== undefined ? { offerSdp } : {});
+    void call.run();
+    void call.ended.then(() => {
+      this.calls.remove(id);
+      release();
+    });
   }
 
   private onMessage(req: SrfRequest, res: SrfResponse): void {

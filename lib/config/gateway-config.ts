@@ -13,8 +13,13 @@ import type { StateConfig } from '../state/factory.js';
 export interface DialPlanRoute {
   /** Request-URI user prefix this route takes ('' matches everything). */
   prefix: string;
-  /** SIP URI the call is forwarded to (B2BUA); `${user}` is replaced by the dialled user. */
+  /** SIP URI the call is forwarded to (B2BUA); `${user}` is replaced by the dialled user. '' for H.323 routes. */
   sipTarget: string;
+  /**
+   * H.323 destination instead of a SIP one: 'host:port' of the callee's call signalling address,
+   * or 'gatekeeper' to locate the dialled alias with an LRQ to h323.gatekeeper.
+   */
+  h323Target?: string;
 }
 
 export interface GatewayConfig {
@@ -165,9 +170,16 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
   r.array('dialPlan', root.dialPlan).forEach((item, i) => {
     const f = `dialPlan[${i}]`;
     const o = r.object(f, item);
-    r.noUnknownKeys(f, o, ['prefix', 'sipTarget']);
+    r.noUnknownKeys(f, o, ['prefix', 'sipTarget', 'h323Target']);
     const prefix = r.string(`${f}.prefix`, o.prefix, '');
     if (!/^[0-9A-Za-z+*#._-]*$/.test(prefix)) r.fail(`${f}.prefix`, 'may hold only digits, letters and + * # . _ -');
+    if (o.h323Target !== undefined) {
+      if (o.sipTarget !== undefined) r.fail(f, 'give sipTarget or h323Target, not both');
+      const h = r.requiredString(`${f}.h323Target`, o.h323Target);
+      if (h && h !== 'gatekeeper' && !/^[0-9.]+:\d{1,5}$/.test(h)) r.fail(`${f}.h323Target`, "must be 'gatekeeper' or an IPv4 host:port");
+      dialPlan.push({ prefix, sipTarget: '', h323Target: h });
+      return;
+    }
     const sipTarget = r.requiredString(`${f}.sipTarget`, o.sipTarget);
     if (sipTarget && !/^sips?:/.test(sipTarget)) r.fail(`${f}.sipTarget`, 'must be a sip: or sips: URI');
     dialPlan.push({ prefix, sipTarget });
@@ -300,6 +312,13 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
       }
     }
   }
+
+  dialPlan.forEach((route, i) => {
+    if (!route.h323Target) return;
+    if (!media && root.media === undefined) r.fail(`dialPlan[${i}].h323Target`, 'H.323 routes need the media section (FreeSWITCH carries their RTP)');
+    if (route.h323Target === 'gatekeeper' && !h323?.gatekeeper && root.h323 !== undefined) r.fail(`dialPlan[${i}].h323Target`, "'gatekeeper' needs h323.gatekeeper");
+    if (root.h323 === undefined) r.fail(`dialPlan[${i}].h323Target`, 'H.323 routes need the h323 section');
+  });
 
   const st = r.object('state', root.state);
   r.noUnknownKeys('state', st, ['backend', 'keyPrefix', 'onUnavailable', 'commandTimeoutMs']);

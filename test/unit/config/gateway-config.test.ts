@@ -98,3 +98,26 @@ describe('shipped configuration files', () => {
     expect(cfg.dialPlan.length).to.be.greaterThan(0);
   });
 });
+
+describe('dial plan H.323 routes', () => {
+  const env = { DRACHTIO_SECRET: 's', REGISTRY_FILE: '/r', AUDIT_DIR: '/a', FS_ESL_SECRET: 'not-default' };
+  const h323 = { ras: { host: '127.0.0.1', port: 1719 }, callSignalAddress: { host: '127.0.0.1', port: 1720 }, neighbours: [{ name: 'GK', host: '127.0.0.1' }] };
+  const media = { esl: { host: '127.0.0.1', port: 8021 }, listen: { address: '127.0.0.1', port: 8085 } };
+
+  it('accepts a host:port or gatekeeper target when h323 and media are configured', () => {
+    const cfg = validateConfig({ h323: { ...h323, gatekeeper: { host: '127.0.0.1', port: 1719 } }, media, dialPlan: [{ prefix: '9', h323Target: '127.0.0.4:1720' }, { prefix: '8', h323Target: 'gatekeeper' }] }, env);
+    expect(cfg.dialPlan.map((r) => r.h323Target)).to.deep.equal(['127.0.0.4:1720', 'gatekeeper']);
+  });
+
+  it('names what an H.323 route is missing', () => {
+    const p = problemsOf(() => validateConfig({ dialPlan: [{ prefix: '9', h323Target: 'room-1' }, { prefix: '8', sipTarget: 'sip:a@b', h323Target: '1.2.3.4:1720' }] }, env));
+    expect(p).to.include("dialPlan[0].h323Target: must be 'gatekeeper' or an IPv4 host:port");
+    expect(p).to.include('dialPlan[1]: give sipTarget or h323Target, not both');
+    expect(p).to.include('dialPlan[0].h323Target: H.323 routes need the media section (FreeSWITCH carries their RTP)');
+  });
+
+  it('takes the event-socket password only from the environment or a file', () => {
+    const p = problemsOf(() => validateConfig({ media: { ...media, esl: { ...media.esl, secret: 'x' } } }, env));
+    expect(p.some((s) => s.startsWith('media.esl.secret: secrets are not read from the config file'))).to.equal(true);
+  });
+});

@@ -1,0 +1,279 @@
+/**
+ * H.323 -> SIP (issue 6, item 3): one H323ToSipCall per incoming H.323 call.
+ *
+ *   Setup (offered) -> lookup of the dialled alias (unknown -> cause 1, not registered -> cause 20)
+ *   -> FreeSWITCH legs: the H.323 leg aimed at the caller's fastStart receive address, and a SIP
+ *      leg (3pcc endpoint without remote SDP) whose offer goes in the INVITE to the expert
+ *   -> 180/183 -> Alerting, 200 -> the SIP leg is modified with the expert's answer, both legs are
+ *      bridged and Connect goes out (fastStart answer naming FreeSWITCH's RTP address)
+ *   -> failure status -> ReleaseComplete with the RFC 3398 cause.
+ * Afterwards BYE from SIP -> ReleaseComplete 16; ReleaseComplete from H.323 -> BYE (CANCEL before
+ * the answer), each with a Reason header (RFC 3326). Every path ends in finish(), which runs once:
+ * it counts the outcome, ends whichever side is still up and releases the media session.
+ */
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Logger } from '../log/logger.js';
+import type { H323Call, MediaInfo, ReleaseInfo } from '../h323/call/call.js';
+import { answerFastStart, parseFastStartOffer } from '../h323/call/faststart.js';
+import type { Codec } from '../h323/h245/messages.js';
+import type { MediaController } from '../media/controller.js';
+import type { MediaSession, H323Leg } from '../media/session.js';
+import { MediaUnavailableError } from '../media/errors.js';
+import type { GatewaySrf, SrfDialog, SrfRequest, SrfResponse } from '../../types/drachtio-srf.js';
+import { q850Reason, sipToQ850 } from './causes.js';
+
+/** Result of looking up the dialled alias: a SIP URI, undefined (nobody), or known but not registered. */
+export type ExpertTarget = string | undefined | { readonly notRegistered: true };
+export type ExpertLookup = (calledAlias: string) => Promise<ExpertTarget>;
+
+export type H323SipOutcome =
+  | 'answered' | 'unknown-alias' | 'not-registered' | 'sip-rejected' | 'caller-abandoned'
+  | 'no-answer' | 'media-unavailable' | 'error';
+
+export interface H323SipMetrics {
+  calls: Counter<'outcome'>;
+  setup: Histogram<string>;
+}
+
+const metricsByRegistry = new WeakMap<Registry, H323SipMetrics>();
+
+export function h323SipMetrics(registry: Registry): H323SipMetrics {
+  let m = metricsByRegistry.get(registry);
+  if (!m) {
+    m = {
+      calls: new Counter({ name: 'gw_h323_sip_calls_total', help: 'H.323 -> SIP calls by outcome', labelNames: ['outcome'], registers: [registry] }),
+      setup: new Histogram({
+        name: 'gw_h323_sip_setup_seconds', help: 'H.323 -> SIP set-up time, Setup to Connect',
+        buckets: [0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry],
+      }),
+    };
+    metricsByRegistry.set(registry, m);
+  }
+  return m;
+}
+
+export interface H323ToSipDeps {
+  readonly media: MediaController;
+  readonly srf: GatewaySrf;
+  readonly lookup: ExpertLookup;
+  readonly log: Logger;
+  readonly registry: Registry;
+  /** Audio codecs we accept from the H.323 caller, in preference order. Default PCMA, PCMU. */
+  readonly codecs?: readonly Codec[];
+  /** INVITE sent -> final answer; on expiry the INVITE is cancelled and the caller gets cause 19. Default 60 s. */
+  readonly noAnswerMs?: number;
+  /** From user of the INVITE when the Setup carries no calling number. Default 'h323'. */
+  readonly defaultCaller?: string;
+  readonly now?: () => number;
+}
+
+interface SipError {
+  status?: number;
+  reason?: string;
+}
+
+/** Codecs FreeSWITCH can carry on the SIP leg (audio G.711/G.729/G.722). */
+const SIP_CODEC: Partial<Record<Codec, string>> = { PCMA: 'PCMA', PCMU: 'PCMU', G729: 'G729', G729A: 'G729', G722: 'G722' };
+
+export class H323ToSipCall {
+  readonly alias: string | undefined;
+  private readonly started: number;
+  private readonly m: H323SipMetrics;
+  private session: MediaSession | undefined;
+  private h323Leg: H323Leg | undefined;
+  private dialog: SrfDialog | undefined;
+  private invite: SrfRequest | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private done = false;
+  private outcomeValue: H323SipOutcome | undefined;
+  private readonly finished: Promise<H323SipOutcome>;
+  private resolveFinished!: (o: H323SipOutcome) => void;
+
+  constructor(readonly call: H323Call, private readonly d: H323ToSipDeps) {
+    this.started = (d.now ?? Date.now)();
+    this.m = h323SipMetrics(d.registry);
+    this.alias = h323CalledAlias(call);
+    this.finished = new Promise((r) => (this.resolveFinished = r));
+    call.once('released', (r) => this.onH323Released(r));
+    call.on('media', (mi) => this.onH323Media(mi));
+  }
+
+  /** Resolves with the outcome once everything of this call is released. */
+  get whenFinished(): Promise<H323SipOutcome> {
+    return this.finished;
+  }
+
+  get outcome(): H323SipOutcome | undefined {
+    return this.outcomeValue;
+  }
+
+  /** Run the call (call once, from the listener's onCall). */
+  async start(): Promise<void> {
+    try {
+      await this.run();
+    } catch (e) {
+      this.d.log.warn('h323->sip call failed', { alias: this.alias, error: (e as Error).message });
+      this.finish('error', 41);
+    }
+  }
+
+  private async run(): Promise<void> {
+    const alias = this.alias;
+    const target = alias === undefined ? undefined : await this.d.lookup(alias);
+    if (this.done) return;
+    if (target === undefined) return this.finish('unknown-alias', 1);
+    if (typeof target !== 'string') return this.finish('not-registered', 20);
+
+    let session: MediaSession;
+    try {
+      session = this.d.media.session();
+    } catch (e) {
+      if (e instanceof MediaUnavailableError) return this.finish('media-unavailable', 41);
+      throw e;
+    }
+    this.session = session;
+    session.once('released', (reason) => {
+      if (!this.done) this.finish(this.dialog ? 'answered' : 'error', 41, `media: ${reason}`);
+    });
+
+    // The caller's fastStart proposals tell us its receive address and codec before we answer.
+    const codecs = this.d.codecs ?? ['PCMA', 'PCMU'];
+    const setupBody = this.call.setup?.['h323-uu-pdu']['h323-message-body'];
+    const offer = setupBody?.choice === 'setup' ? setupBody.value.fastStart ?? [] : [];
+    const choice = answerFastStart(parseFastStartOffer(offer), codecs, { host: '127.0.0.1', port: 0 });
+    const codec = choice?.codec ?? codecs[0]!;
+    const sipCodec = SIP_CODEC[codec] ?? 'PCMA';
+    // Without fastStart the real address comes with the H.245 OLC ('media' event): discard port until then.
+    const remote = choice?.sendTo ?? { host: '127.0.0.1', port: 9 };
+
+    this.h323Leg = await session.createEndpointFor({ host: remote.host, port: remote.port, codec: sipCodec as 'PCMA' });
+    if (this.done) return;
+    this.call.setLocalMedia({ rtp: this.h323Leg.local });
+
+    const ep = await this.d.media.server().createEndpoint({ codecs: [sipCodec] });
+    await session.adoptEndpoint(ep, 'sip'); // throws SessionReleasedError (and frees ep) if released meanwhile
+    if (this.done) return;
+
+    const from = this.call.callingNumber ?? this.d.defaultCaller ?? 'h323';
+    this.timer = setTimeout(() => this.onNoAnswer(), this.d.noAnswerMs ?? 60_000);
+    let dialog: SrfDialog;
+    try {
+      const createUAC = this.d.srf.createUAC as unknown as (
+        uri: string, opts: Record<string, unknown>,
+        cbs: { cbRequest: (err: unknown, req?: SrfRequest) => void; cbProvisional: (res: SrfResponse) => void },
+      ) => Promise<SrfDialog>;
+      dialog = await createUAC.call(this.d.srf, target, {
+        localSdp: ep.local.sdp,
+        headers: { From: `<sip:${from}@localhost>`, 'X-H323-Call-Id': this.call.callId },
+      }, {
+        // srf 5 calls cbRequest(err, req) (its typing says (req))
+        cbRequest: (_err, req) => {
+          this.invite = req;
+          if (this.done) this.cancelInvite();
+        },
+        cbProvisional: (res) => {
+          if (!this.done && (res.status === 180 || res.status === 183)) this.call.ring();
+        },
+      });
+    } catch (e) {
+      this.invite = undefined;
+      if (this.done) return;
+      const status = (e as SipError).status;
+      if (typeof status === 'number') {
+        this.d.log.info('h323->sip: expert refused', { alias, status });
+        return this.finish('sip-rejected', sipToQ850(status), `SIP ${status}`);
+      }
+      throw e;
+    }
+    this.invite = undefined;
+    clearTimeout(this.timer);
+    if (this.done) {
+      // The H.323 side went away while the 200 was on its way.
+      destroyDialog(dialog, 16);
+      return;
+    }
+    this.dialog = dialog;
+    dialog.on('destroy', () => {
+      this.dialog = undefined; // the expert sent BYE: nothing to send on this side
+      this.finish('answered', 16, 'SIP BYE');
+    });
+    await ep.modify(dialog.remote.sdp);
+    if (this.done) return;
+    await session.bridge(this.h323Leg.endpoint, ep);
+    if (this.done) return;
+    this.call.answer();
+    this.outcomeValue = 'answered';
+    this.m.setup.observe(((this.d.now ?? Date.now)() - this.started) / 1000);
+    this.d.log.info('h323->sip call connected', { alias, target, codec });
+  }
+
+  private onH323Media(mi: MediaInfo): void {
+    const leg = this.h323Leg;
+    if (!leg || this.done || mi.via === 'fastStart') return;
+    const c = SIP_CODEC[mi.codec] ?? 'PCMA';
+    leg.updateRemote({ host: mi.remoteRtp.host, port: mi.remoteRtp.port, codec: c as 'PCMA' }).catch(() => undefined);
+  }
+
+  private onNoAnswer(): void {
+    if (this.done || this.dialog) return;
+    this.finish('no-answer', 19, 'no answer from SIP');
+  }
+
+  private onH323Released(r: ReleaseInfo): void {
+    if (this.done) return;
+    this.finish(this.outcomeValue === 'answered' ? 'answered' : 'caller-abandoned', r.cause, `H.323 ${r.by} release`, true);
+  }
+
+  private cancelInvite(): void {
+    const req = this.invite as unknown as { cancel?: (opts?: Record<string, unknown>) => void } | undefined;
+    this.invite = undefined;
+    try {
+      req?.cancel?.({ headers: { Reason: q850Reason(16) } });
+    } catch {
+      /* already final */
+    }
+  }
+
+  /** Ends the call once: counts it, ends the H.323 side with `cause`, the SIP side, the media. */
+  private finish(outcome: H323SipOutcome, cause: number, why: string = outcome, h323Gone = false): void {
+    if (this.done) return;
+    this.done = true;
+    this.outcomeValue = outcome;
+    clearTimeout(this.timer);
+    this.m.calls.inc({ outcome });
+    this.d.log.debug('h323->sip call ended', { alias: this.alias, outcome, cause, why });
+    if (!h323Gone && this.call.state !== 'released') {
+      if (this.call.state === 'active') this.call.hangup(cause);
+      else this.call.reject(cause);
+    }
+    if (this.invite) this.cancelInvite();
+    if (this.dialog) {
+      destroyDialog(this.dialog, h323Gone ? cause : 16);
+      this.dialog = undefined;
+    }
+    const s = this.session;
+    const released = s ? s.release(`h323-sip:${outcome}`) : Promise.resolve();
+    released.then(() => this.resolveFinished(outcome), () => this.resolveFinished(outcome));
+  }
+}
+
+function destroyDialog(d: SrfDialog, cause: number): void {
+  try {
+    (d as unknown as { destroy(o: Record<string, unknown>): Promise<unknown> }).destroy({ headers: { Reason: q850Reason(cause) } })
+      ?.catch?.(() => undefined);
+  } catch {
+    /* already gone */
+  }
+}
+
+/** The called number, else the first dialledDigits / h323-ID / e164 destination alias. */
+export function h323CalledAlias(call: H323Call): string | undefined {
+  if (call.calledNumber) return call.calledNumber;
+  const body = call.setup?.['h323-uu-pdu']['h323-message-body'];
+  if (body?.choice !== 'setup') return undefined;
+  for (const a of body.value.destinationAddress ?? []) {
+    const v = (a as { choice: string; value: unknown }).value;
+    if (typeof v === 'string' && v.length > 0) return v;
+  }
+  return undefined;
+}

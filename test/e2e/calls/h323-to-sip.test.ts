@@ -1,0 +1,132 @@
+/**
+ * H.323 -> SIP through the gateway's call layer: H.323 lab endpoint (caller, fastStart, G.711 RTP)
+ * -> H323Listener -> H323ToSipCall -> FreeSWITCH double (media anchor) -> drachtio double -> SIPp
+ * expert. Answered calls with RTP counted both ways and hang-up from either side; a busy expert;
+ * aliases nobody owns or whose owner is not registered (no SIP traffic at all).
+ */
+import { expect } from 'chai';
+import { metricValue, waitUntil } from '../../lab/wait.js';
+import { PCAP_PACKETS } from '../media/harness.js';
+import { startH323SipLab, type H323SipLab } from './h323-harness.js';
+
+const RTP_PACKETS = 100;
+
+describe('calls: H.323 -> SIP', function () {
+  this.timeout(30_000);
+  let lab: H323SipLab | undefined;
+
+  beforeEach(async () => {
+    lab = await startH323SipLab({ rtpPackets: RTP_PACKETS });
+  });
+  afterEach(async () => {
+    await lab?.stop();
+    lab = undefined;
+  });
+
+  const dial = (l: H323SipLab, alias: string) => {
+    const a = l.listener.address();
+    return l.endpoint.call(a.host, a.port, alias);
+  };
+
+  it('answered call: Alerting and Connect at the endpoint, RTP both ways through FreeSWITCH, SIPp BYE -> ReleaseComplete 16', async () => {
+    const l = lab!;
+    const uas = await l.expert('h323-uas-bye', 2800);
+    l.targets.set('1001', `sip:expert@127.0.0.1:${uas.port}`);
+    const ec = await dial(l, '1001');
+    const alerted = new Promise<void>((r) => ec.call.once('alerting', () => r()));
+    const connected = new Promise<void>((r) => ec.call.once('connected', () => r()));
+    await alerted;
+    await connected;
+    // the expert's audio (SIPp pcap) reaches the H.323 endpoint through FreeSWITCH
+    await ec.rtp.receivedAtLeast(20);
+    const rel = await ec.done;
+    expect(rel.cause).to.equal(16);
+    expect(rel.by).to.equal('remote');
+    expect(ec.media?.codec).to.equal('PCMA');
+    expect(ec.rtp.stats.received).to.be.at.least(20);
+    const outcome = await l.calls[0]!.whenFinished;
+    expect(outcome).to.equal('answered');
+    expect(l.media.media.sessionCount).to.equal(0);
+    if (l.media.fs) {
+      const chans = l.media.fs.channelInfo();
+      expect(chans).to.have.length(2);
+      expect(chans.map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
+      const hCh = chans.find((c) => c.remoteRtp?.port === ec.rtp.port)!;
+      const sCh = chans.find((c) => c !== hCh)!;
+      expect(hCh, 'H.323 leg aimed at the endpoint').to.not.equal(undefined);
+      expect(hCh.codec).to.equal('PCMA');
+      // H.323 endpoint -> FreeSWITCH (all of its packets were sent before the expert hung up)
+      expect(hCh.rtp.rxPackets).to.equal(RTP_PACKETS);
+      // ... relayed on to the expert once both legs are bridged (the endpoint starts at Alerting,
+      // with the fastStart answer, before the expert has answered)
+      expect(sCh.rtp.relayedTx).to.be.greaterThan(RTP_PACKETS / 2).and.at.most(RTP_PACKETS);
+      // expert -> FreeSWITCH -> endpoint
+      expect(sCh.rtp.rxPackets).to.equal(PCAP_PACKETS);
+      expect(hCh.rtp.relayedTx).to.equal(ec.rtp.stats.received);
+    }
+    const text = await l.registry.metrics();
+    expect(metricValue(text, 'gw_h323_sip_calls_total', { outcome: 'answered' })).to.equal(1);
+    expect(metricValue(text, 'gw_h323_sip_setup_seconds_count')).to.equal(1);
+    const sipp = await uas.stop();
+    expect(sipp.messages).to.match(/SIP\/2\.0 200 OK[\s\S]*CSeq: 2 BYE/);
+  });
+
+  it('endpoint hangs up -> the expert gets BYE with Reason Q.850 cause 16', async () => {
+    const l = lab!;
+    const uas = await l.expert('h323-uas-wait-bye');
+    l.targets.set('1001', `sip:expert@127.0.0.1:${uas.port}`);
+    const ec = await dial(l, '1001');
+    await new Promise<void>((r) => ec.call.once('connected', () => r()));
+    await ec.rtp.receivedAtLeast(20);
+    ec.call.hangup(16);
+    expect(await l.calls[0]!.whenFinished).to.equal('answered');
+    await waitUntil(async () => /BYE sip:/.test(uas.messages()) && /CSeq: \d+ BYE[\s\S]*SIP\/2\.0 200 OK/.test(uas.messages()), 'BYE at SIPp');
+    const sipp = await uas.stop();
+    expect(sipp.messages).to.match(/Reason: Q\.850;cause=16/);
+    expect(l.media.media.sessionCount).to.equal(0);
+    if (l.media.fs) {
+      const chans = l.media.fs.channelInfo();
+      expect(chans.map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
+      const hCh = chans.find((c) => c.remoteRtp?.port === ec.rtp.port)!;
+      expect(hCh.rtp.rxPackets).to.be.greaterThan(0);
+    }
+  });
+
+  it('busy expert (486) -> ReleaseComplete cause 17, nothing left behind', async () => {
+    const l = lab!;
+    const uas = await l.expert('h323-uas-busy');
+    l.targets.set('1001', `sip:expert@127.0.0.1:${uas.port}`);
+    const ec = await dial(l, '1001');
+    const rel = await ec.done;
+    expect(rel.cause).to.equal(17);
+    expect(await l.calls[0]!.whenFinished).to.equal('sip-rejected');
+    expect(l.media.media.sessionCount).to.equal(0);
+    if (l.media.fs) expect(l.media.fs.channelInfo().every((c) => c.state === 'hangup')).to.equal(true);
+    const text = await l.registry.metrics();
+    expect(metricValue(text, 'gw_h323_sip_calls_total', { outcome: 'sip-rejected' })).to.equal(1);
+    expect(metricValue(text, 'gw_h323_sip_setup_seconds_count')).to.equal(0);
+    await uas.stop();
+  });
+
+  it('unknown alias -> ReleaseComplete cause 1 with no SIP traffic and no media', async () => {
+    const l = lab!;
+    const ec = await dial(l, '9999');
+    const rel = await ec.done;
+    expect(rel.cause).to.equal(1);
+    expect(await l.calls[0]!.whenFinished).to.equal('unknown-alias');
+    expect(l.invitesPlaced).to.equal(0);
+    if (l.media.fs) expect(l.media.fs.channelInfo()).to.have.length(0);
+    const text = await l.registry.metrics();
+    expect(metricValue(text, 'gw_h323_sip_calls_total', { outcome: 'unknown-alias' })).to.equal(1);
+  });
+
+  it('known but not registered -> ReleaseComplete cause 20 with no SIP traffic', async () => {
+    const l = lab!;
+    l.targets.set('1002', { notRegistered: true });
+    const ec = await dial(l, '1002');
+    expect((await ec.done).cause).to.equal(20);
+    expect(await l.calls[0]!.whenFinished).to.equal('not-registered');
+    expect(l.invitesPlaced).to.equal(0);
+    if (l.media.fs) expect(l.media.fs.channelInfo()).to.have.length(0);
+  });
+});

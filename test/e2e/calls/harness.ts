@@ -1,0 +1,95 @@
+/**
+ * Lab for the SIP -> H.323 suites: the media lab (drachtio target, FreeSWITCH double or real
+ * FreeSWITCH, srf app, MediaController) plus an H.323 lab endpoint, an srf INVITE handler running
+ * SipToH323Call towards it, and SIPp callers from sip-configs/sipp/calls with RTP from the PCMA pcap.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isolatedRegistry } from '../../../lib/metrics/registry.js';
+import { dial } from '../../../lib/h323/call/dialer.js';
+import { SipToH323Call, type SipToH323Deps, type SipToH323Outcome } from '../../../lib/calls/index.js';
+import { H323Endpoint, type EndpointOptions } from '../../lab/h323-endpoint/endpoint.js';
+import { STATIC_PT } from '../../lab/freeswitch-double/rtp.js';
+import { runSipp, type SippResult } from '../../lab/sipp.js';
+import { freePort } from '../../lab/ports.js';
+import { repoRoot } from '../../support/paths.js';
+import { startMediaLab, type MediaLab } from '../media/harness.js';
+import type { Registry } from 'prom-client';
+
+export interface CallsLab {
+  lab: MediaLab;
+  endpoint: H323Endpoint;
+  /** gw_sip_h323_* live here (and the H.323 call metrics). */
+  registry: Registry;
+  /** Every SipToH323Call the app made, in order. */
+  calls: SipToH323Call[];
+  outcomes: Array<Promise<SipToH323Outcome>>;
+  /** Causes SipToH323Call passed to H323Call#hangup, per dialled call (spied through the injected dial). */
+  hangups: number[][];
+  caller(o: {
+    scenario: 'bye' | 'wait-bye' | 'reject' | 'cancel';
+    status?: number;
+    holdMs?: number;
+    /** Offer this payload type / encoding instead of PCMA (8). */
+    offer?: { pt: number; codec: string };
+  }): Promise<SippResult>;
+  stop(): Promise<void>;
+}
+
+export async function startCallsLab(
+  o: { endpoint?: EndpointOptions; deps?: Partial<SipToH323Deps>; target?: { host: string; port: number } } = {},
+): Promise<CallsLab> {
+  const lab = await startMediaLab();
+  const endpoint = new H323Endpoint({ rtpPackets: 50, ...o.endpoint });
+  try {
+    const addr = await endpoint.listen(0);
+    const registry = isolatedRegistry();
+    const calls: SipToH323Call[] = [];
+    const outcomes: Array<Promise<SipToH323Outcome>> = [];
+    const hangups: number[][] = [];
+    const spyDial: SipToH323Deps['dial'] = (opts) => {
+      const call = dial(opts);
+      const causes: number[] = [];
+      hangups.push(causes);
+      const orig = call.hangup.bind(call);
+      call.hangup = (cause?: number): void => {
+        causes.push(cause ?? 16);
+        orig(cause);
+      };
+      return call;
+    };
+    const deps: SipToH323Deps = { media: lab.media, dial: spyDial, registry, callOptions: { registry }, ...o.deps };
+    lab.onInvite((req, res) => {
+      // As the gateway does: the policy chain's SDP (here the offer unchanged).
+      const c = new SipToH323Call(deps, req, res, { ...(o.target ?? addr), calledNumber: '1000' }, { offerSdp: req.body });
+      calls.push(c);
+      outcomes.push(c.run());
+    });
+    return {
+      lab, endpoint, registry, calls, outcomes, hangups,
+      async caller(s): Promise<SippResult> {
+        const xml = readFileSync(join(repoRoot, 'sip-configs', 'sipp', 'calls', `sip-to-h323-${s.scenario}.xml`), 'utf8')
+          .replaceAll('@PCAP@', lab.pcapFor('PCMA')).replaceAll('@PT@', String(s.offer?.pt ?? STATIC_PT.PCMA))
+          .replaceAll('@CODEC@', s.offer?.codec ?? 'PCMA')
+          .replaceAll('@STATUS@', String(s.status ?? 0));
+        const file = join(lab.workDir, `${s.scenario}-${calls.length}-${Date.now()}.xml`);
+        writeFileSync(file, xml);
+        return runSipp({
+          target: `${lab.drachtio.sipHost}:${lab.drachtio.sipPort}`,
+          scenario: file,
+          service: '1000',
+          timeoutMs: 30_000,
+          args: ['-d', String(s.holdMs ?? 2800), '-mi', '127.0.0.1', '-mp', String(await freePort())],
+        });
+      },
+      async stop(): Promise<void> {
+        await endpoint.close();
+        await lab.stop();
+      },
+    };
+  } catch (e) {
+    await endpoint.close();
+    await lab.stop();
+    throw e;
+  }
+}

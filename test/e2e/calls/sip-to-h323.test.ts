@@ -1,0 +1,169 @@
+/**
+ * SIP -> H.323 through the gateway's call layer: SIPp caller (RTP from the PCMA pcap) -> drachtio
+ * target -> srf app running SipToH323Call -> FreeSWITCH double (or real FreeSWITCH by env) ->
+ * H.323 lab endpoint (fastStart, tunnelled H.245, real G.711 RTP).
+ */
+import { expect } from 'chai';
+import { stopAllSipp } from '../../lab/sipp.js';
+import { metricValue } from '../../lab/wait.js';
+import { PCAP_PACKETS } from '../media/harness.js';
+import { freePort } from '../../lab/ports.js';
+import { startCallsLab, type CallsLab } from './harness.js';
+
+describe('calls: SIP -> H.323', function () {
+  let lab: CallsLab | undefined;
+  afterEach(async () => {
+    stopAllSipp();
+    await lab?.stop();
+    lab = undefined;
+  });
+
+  it('answered call: 180/200 to SIPp, RTP both ways, SIP BYE -> ReleaseComplete cause 16, nothing leaks', async () => {
+    const l = (lab = await startCallsLab());
+    const sipp = await l.caller({ scenario: 'bye', holdMs: 2800 });
+    expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+    expect(await l.outcomes[0]).to.equal('answered');
+    await l.calls[0]!.ended;
+    const ec = l.endpoint.calls[0]!;
+    const rel = await ec.done;
+    expect(rel).to.include({ cause: 16, by: 'remote' });
+    expect(l.hangups).to.deep.equal([[16]]); // one ReleaseComplete, cause 16 (RFC 3398: BYE -> 16)
+    expect(ec.media?.via).to.equal('fastStart');
+    expect(ec.media?.codec).to.equal('PCMA');
+    expect(ec.rtp.stats.sent).to.equal(50);
+    // Caller -> FreeSWITCH -> H.323 (the first ~150 ms arrive before the bridge and are not relayed).
+    expect(ec.rtp.stats.received).to.be.at.least(PCAP_PACKETS / 2);
+    expect(ec.rtp.stats.invalid).to.equal(0);
+    expect(l.lab.media.sessionCount).to.equal(0);
+    const text = await l.registry.metrics();
+    expect(metricValue(text, 'gw_sip_h323_calls_total', { outcome: 'answered' })).to.equal(1);
+    expect(metricValue(text, 'gw_sip_h323_setup_seconds_count')).to.equal(1);
+    if (!l.lab.fs) return;
+    const chans = l.lab.fs.channelInfo();
+    expect(chans.map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
+    const hCh = chans.find((c) => c.remoteRtp?.port === ec.rtp.port)!; // re-pointed at the fastStart answer
+    const cCh = chans.find((c) => c !== hCh)!;
+    expect(hCh, 'H.323 leg pointed at the endpoint').to.not.equal(undefined);
+    expect(hCh.codec).to.equal('PCMA');
+    expect(cCh.rtp.rxPackets).to.equal(PCAP_PACKETS); // SIPp -> FreeSWITCH
+    expect(hCh.rtp.rxPackets).to.equal(50); // H.323 endpoint -> FreeSWITCH
+    expect(cCh.rtp.relayedTx).to.be.at.least(20); // ... relayed on to SIPp (of 50)
+    expect(cCh.rtp.txPayloadTypes[8]).to.equal(cCh.rtp.txPackets); // in the caller's law
+    expect(hCh.rtp.relayedTx).to.equal(ec.rtp.stats.received); // FreeSWITCH -> H.323 endpoint
+  });
+
+  // lib/h323 ends the H.245 session (EndSessionCommand) before its ReleaseComplete, and the
+  // receiving side releases on EndSessionCommand with cause 16, so the far end's RC cause does not
+  // reach us: the BYE carries the cause lib/h323 reports (16). See the report.
+  it('H.323 side clears: SIPp gets one BYE with Reason Q.850 (cause from the H.323 release), everything released once', async () => {
+    const l = (lab = await startCallsLab({ endpoint: { rtpPackets: 10 } }));
+    l.endpoint.on('call', (ec) => {
+      ec.call.once('connected', () => {
+        void ec.rtp.receivedAtLeast(20).then(() => ec.call.hangup(31));
+      });
+    });
+    const sipp = await l.caller({ scenario: 'wait-bye' });
+    expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+    expect(sipp.messages).to.match(/BYE sip:[\s\S]*Reason: Q\.850;cause=16;text="Normal call clearing"/);
+    expect(sipp.messages.match(/^BYE sip:/gm)).to.have.length(1);
+    await l.calls[0]!.ended;
+    expect(await l.outcomes[0]).to.equal('answered');
+    expect(l.endpoint.calls[0]!.released).to.include({ cause: 31, by: 'local' });
+    expect(l.hangups).to.deep.equal([[]]); // we never sent a second release
+    expect(l.lab.media.sessionCount).to.equal(0);
+    if (l.lab.fs) expect(l.lab.fs.channelInfo().map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
+  });
+
+  it('H.323 side refuses with cause 17: SIPp gets 486 with Reason Q.850 cause 17', async () => {
+    const l = (lab = await startCallsLab({ endpoint: { answer: { mode: 'reject', cause: 17 } } }));
+    const sipp = await l.caller({ scenario: 'reject', status: 486 });
+    expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+    expect(sipp.messages).to.match(/SIP\/2\.0 486[\s\S]*Reason: Q\.850;cause=17;text="User busy"/);
+    expect(await l.outcomes[0]).to.equal('refused');
+    await l.calls[0]!.ended;
+    expect(l.lab.media.sessionCount).to.equal(0);
+    if (l.lab.fs) expect(l.lab.fs.channelInfo().map((c) => c.state)).to.deep.equal(['hangup']);
+    expect(metricValue(await l.registry.metrics(), 'gw_sip_h323_calls_total', { outcome: 'refused' })).to.equal(1);
+  });
+
+  it('H.323 side alerts but never answers: no-answer timer -> 480 with Reason cause 19, endpoint sees ReleaseComplete', async () => {
+    const l = (lab = await startCallsLab({ endpoint: { answer: { mode: 'manual' } }, deps: { noAnswerMs: 400 } }));
+    l.endpoint.on('call', (ec) => ec.call.ring());
+    const sipp = await l.caller({ scenario: 'reject', status: 480 });
+    expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+    expect(sipp.messages).to.match(/SIP\/2\.0 180/);
+    expect(sipp.messages).to.match(/SIP\/2\.0 480[\s\S]*Reason: Q\.850;cause=19/);
+    expect(await l.outcomes[0]).to.equal('no-answer');
+    await l.calls[0]!.ended;
+    expect(await l.endpoint.calls[0]!.done).to.include({ cause: 19, by: 'remote' });
+    expect(l.hangups).to.deep.equal([[]]); // the no-answer timer released the call; no second release
+    expect(l.lab.media.sessionCount).to.equal(0);
+  });
+
+  it('SIPp CANCELs during alerting: endpoint sees ReleaseComplete (16), SIPp gets 487', async () => {
+    const l = (lab = await startCallsLab({ endpoint: { answer: { mode: 'manual' } } }));
+    l.endpoint.on('call', (ec) => ec.call.ring());
+    const sipp = await l.caller({ scenario: 'cancel' });
+    expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+    expect(await l.outcomes[0]).to.equal('cancelled');
+    await l.calls[0]!.ended;
+    expect(await l.endpoint.calls[0]!.done).to.include({ cause: 16, by: 'remote' });
+    expect(l.hangups).to.deep.equal([[16]]);
+    expect(l.lab.media.sessionCount).to.equal(0);
+    expect(sipp.messages.match(/SIP\/2\.0 487/g)).to.have.length(1);
+  });
+
+  it('FreeSWITCH gone: 503 at once, no H.323 call placed', async function () {
+    const l = (lab = await startCallsLab());
+    if (!l.lab.fs) this.skip();
+    const down = new Promise<void>((r) => l.lab.media.once('down', () => r()));
+    await l.lab.fs!.stop();
+    await down;
+    const t0 = Date.now();
+    const sipp = await l.caller({ scenario: 'reject', status: 503 });
+    expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+    expect(Date.now() - t0).to.be.lessThan(2000);
+    expect(sipp.messages).to.match(/SIP\/2\.0 503[\s\S]*Reason: Q\.850;cause=41/);
+    expect(await l.outcomes[0]).to.equal('media-unavailable');
+    expect(l.endpoint.calls).to.have.length(0);
+  });
+
+  it('codec mismatch (caller offers only G.722): 488 with Reason Q.850 cause 65, no H.323 call, no media session', async () => {
+    const l = (lab = await startCallsLab());
+    const sipp = await l.caller({ scenario: 'reject', status: 488, offer: { pt: 9, codec: 'G722' } });
+    expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+    expect(sipp.messages).to.match(/SIP\/2\.0 488[\s\S]*Reason: Q\.850;cause=65/);
+    expect(await l.outcomes[0]).to.equal('codec-mismatch');
+    expect(l.endpoint.calls).to.have.length(0);
+    expect(l.lab.media.sessionCount).to.equal(0);
+  });
+
+  it('ESL drops mid-call: H.323 side released (cause 41), SIPp gets BYE with Reason cause 41, nothing leaks', async function () {
+    const l = (lab = await startCallsLab());
+    if (!l.lab.fs) this.skip();
+    l.endpoint.on('call', (ec) => {
+      ec.call.once('connected', () => {
+        void ec.rtp.receivedAtLeast(10).then(() => l.lab.fs!.dropConnections());
+      });
+    });
+    const sipp = await l.caller({ scenario: 'wait-bye' });
+    expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+    expect(sipp.messages).to.match(/BYE sip:[\s\S]*Reason: Q\.850;cause=41;text="Temporary failure"/);
+    expect(sipp.messages.match(/^BYE sip:/gm)).to.have.length(1);
+    await l.calls[0]!.ended;
+    expect(await l.endpoint.calls[0]!.done).to.include({ by: 'remote' }); // 16: lab endpoint releases on EndSessionCommand
+    expect(l.hangups).to.deep.equal([[41]]); // RFC 3398-ish: temporary failure
+    expect(l.lab.media.sessionCount).to.equal(0);
+  });
+
+  it('H.323 destination unreachable (TCP refused, cause 27): 502 with Reason cause 27, media released', async () => {
+    const l = (lab = await startCallsLab({ target: { host: '127.0.0.1', port: await freePort() } }));
+    const sipp = await l.caller({ scenario: 'reject', status: 502 });
+    expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+    expect(sipp.messages).to.match(/SIP\/2\.0 502[\s\S]*Reason: Q\.850;cause=27;text="Destination out of order"/);
+    expect(await l.outcomes[0]).to.equal('unreachable');
+    await l.calls[0]!.ended;
+    expect(l.lab.media.sessionCount).to.equal(0);
+    if (l.lab.fs) expect(l.lab.fs.channelInfo().map((c) => c.state)).to.deep.equal(['hangup']);
+  });
+});
