@@ -1,6 +1,8 @@
 /**
- * App wiring, kept short on purpose: the drachtio link, the policy gates on INVITE and REGISTER,
- * the registrar, one CallSession per admitted INVITE, the ops HTTP server, and drain.
+ * App wiring: the drachtio link, the policy gates on INVITE/REGISTER/MESSAGE, the registrar, one
+ * call object per admitted INVITE (SIP B2BUA or SIP -> H.323) and per incoming H.323 Setup, the
+ * H.323 edge (RAS neighbour, registration, listener), the ops HTTP server, and drain. The work
+ * itself lives in lib/; this file only connects it.
  */
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../../lib/config/gateway-config.js';
@@ -25,8 +27,8 @@ import { MediaController } from '../../lib/media/index.js';
 import { H323Listener, dial } from '../../lib/h323/call/index.js';
 import { SipToH323Call, type H323Target } from '../../lib/calls/sip-to-h323.js';
 import { q850Reason } from '../../lib/calls/causes.js';
-import { H323ToSipCall, type ExpertLookup } from '../../lib/calls/h323-to-sip.js';
-import { parseContact } from '../../lib/registrar/registrar.js';
+import { H323ToSipCall } from '../../lib/calls/h323-to-sip.js';
+import { createExpertLookup } from '../../lib/routing/expert-lookup.js';
 
 export interface GatewayDeps {
   registry: Registry;
@@ -173,32 +175,12 @@ export class Gateway {
     const media = this.media;
     if (!media) return;
     const codecs = ['PCMA', 'PCMU'] as const;
-    const lookup: ExpertLookup = async (alias) => {
-      const t0 = process.hrtime.bigint();
-      let answer: Awaited<ReturnType<ExpertLookup>> = undefined;
-      let reason = 'unknown-alias';
-      const reg = this.policy?.registry;
-      const entry = reg ? await reg.byUsername(alias) : undefined;
-      if (entry && entry.status === 'active') {
-        const b = (await this.registrar.lookup(entry.id))[0];
-        answer = b ? (parseContact(b.contact)?.uri ?? b.contact) : { notRegistered: true };
-        reason = b ? 'registered-expert' : 'not-registered';
-      } else {
-        const m = matchRoute(this.cfg.dialPlan.filter((r) => r.sipTarget), alias);
-        if (m) {
-          answer = m.target;
-          reason = 'dial-plan';
-        }
-      }
-      const admitted = typeof answer === 'string';
-      await this.policy?.audit
-        .append({
-          gate: 'h323-route', decision: admitted ? 'admit' : 'reject', status: admitted ? 0 : 404, reason, method: 'SETUP',
-          ...(entry ? { identity: entry.id } : {}), latencyUs: Number(process.hrtime.bigint() - t0) / 1000,
-        })
-        .catch((err: unknown) => this.deps.log.error('audit of an H.323 routing decision failed', { error: String(err) }));
-      return answer;
-    };
+    const lookup = createExpertLookup({
+      ...(this.policy ? { registry: this.policy.registry, audit: this.policy.audit } : {}),
+      registrar: this.registrar,
+      dialPlan: () => this.cfg.dialPlan,
+      log: this.deps.log,
+    });
     this.h323Listener = new H323Listener({
       host: addr.host,
       port: addr.port,
@@ -297,7 +279,8 @@ export class Gateway {
   }
 
   private onMessage(req: SrfRequest, res: SrfResponse): void {
-    const m = matchRoute(this.cfg.dialPlan, requestUser(req.uri));
+    // Pager-mode IM goes to SIP destinations only; H.323 has no equivalent here.
+    const m = matchRoute(this.cfg.dialPlan.filter((r) => r.sipTarget), requestUser(req.uri));
     if (!m) {
       res.send(404, { headers: { Server: this.cfg.sip.userAgent } });
       return;
