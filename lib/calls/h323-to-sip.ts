@@ -11,6 +11,7 @@
  * the answer), each with a Reason header (RFC 3326). Every path ends in finish(), which runs once:
  * it counts the outcome, ends whichever side is still up and releases the media session.
  */
+import { relayDtmf } from './dtmf.js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.js';
 import type { H323Call, MediaInfo, ReleaseInfo } from '../h323/call/call.js';
@@ -199,6 +200,8 @@ export class H323ToSipCall {
     });
     await ep.modify(dialog.remote.sdp);
     if (this.done) return;
+    // Relay digits from before the bridge is in place, so none is lost in between.
+    relayDtmf(ep, this.call, this.d.log);
     await session.bridge(this.h323Leg.endpoint, ep);
     if (this.done) return;
     this.call.answer();

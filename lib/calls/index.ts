@@ -2,3 +2,4 @@
 export * from './causes.js';
 export * from './sip-to-h323.js';
 export * from './h323-to-sip.js';
+export * from './dtmf.js';

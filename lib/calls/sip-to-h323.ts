@@ -10,6 +10,7 @@
  * ReleaseComplete (16) and 487; refusal -> RFC 3398 status + Reason; media server unavailable ->
  * 503 at once. The media session, H.323 call and SIP dialog are each released exactly once.
  */
+import { relayDtmf } from './dtmf.js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.js';
 import type { MediaSession, H323Leg } from '../media/session.js';
@@ -219,6 +220,8 @@ export class SipToH323Call {
       this.metrics.setup.observe(Number(process.hrtime.bigint() - this.started) / 1e9);
       this.settle('answered');
       await this.mediaChain;
+      // Relay digits from before the bridge is in place, so none is lost in between.
+      if (this.h323) relayDtmf(caller.endpoint, this.h323, this.deps.logger);
       await this.session.bridge(caller.endpoint, this.leg.endpoint);
     } catch (e) {
       this.deps.logger?.warn('sip->h323: answering the caller failed', { error: (e as Error).message });

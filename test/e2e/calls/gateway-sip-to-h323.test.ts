@@ -15,7 +15,8 @@ import { H323Endpoint, type EndpointCall } from '../../lab/h323-endpoint/endpoin
 import { startGateway, type GatewayProcess } from '../../lab/gateway-process.js';
 import { runSipp, stopAllSipp } from '../../lab/sipp.js';
 import { freePort } from '../../lab/ports.js';
-import { metricValue } from '../../lab/wait.js';
+import { metricValue, waitUntil } from '../../lab/wait.js';
+import { createSocket } from 'node:dgram';
 import { repoRoot } from '../../support/paths.js';
 
 describe('gateway: SIP caller into an H.323 room system', function () {
@@ -80,4 +81,54 @@ describe('gateway: SIP caller into an H.323 room system', function () {
     const metrics = await gw.metrics();
     expect(metricValue(metrics, 'gw_sip_h323_calls_total', { outcome: 'answered' })).to.equal(1);
   });
+
+  it('relays DTMF both ways: UserInputIndication -> RFC 2833 towards the caller, RFC 2833 -> UserInputIndication', async () => {
+    const pcap = join(work, 'pcma2.pcap');
+    writePcmaPcap(pcap, { packets: 100 });
+    const xml = readFileSync(join(repoRoot, 'sip-configs/sipp/calls/sip-to-h323-bye.xml'), 'utf8')
+      .replaceAll('@PCAP@', pcap).replaceAll('@PT@', '8').replaceAll('@CODEC@', 'PCMA').replaceAll('@STATUS@', '0');
+    const file = join(work, 'caller-dtmf.xml');
+    writeFileSync(file, xml);
+    const answered = new Promise<EndpointCall>((resolve) => endpoint.once('call', resolve));
+    const before = new Set(fs.channelInfo().map((c) => c.uuid));
+    const sipp = runSipp({
+      target: `${target.sipHost}:${target.sipPort}`, scenario: file, service: '1000', timeoutMs: 30_000,
+      args: ['-d', '4000', '-mi', '127.0.0.1', '-mp', String(await freePort())],
+    });
+    const ec = await answered;
+    // Two new bridged channels: the H.323 leg sends RTP to the lab endpoint, the caller leg to SIPp.
+    const callerLeg = await waitUntil(async () => {
+      const legs = fs.channelInfo().filter((c) => !before.has(c.uuid) && c.bridgedTo !== undefined);
+      return legs.length === 2 ? legs.find((c) => c.remoteRtp?.port !== ec.rtp.port) : undefined;
+    }, 'both legs to be bridged');
+
+    // H.323 -> SIP: a keypad digit from the room system becomes telephone-events to the caller.
+    expect(ec.call.sendDtmf('5')).to.equal(true);
+    await waitUntil(async () => (fs.channelInfo().find((c) => c.uuid === callerLeg.uuid)?.rtp.txPayloadTypes[101] ?? 0) > 0, 'RFC 2833 events towards the caller');
+
+    // SIP -> H.323: telephone-events arriving on the caller leg reach the room system as UII.
+    const sock = createSocket('udp4');
+    try {
+      for (let i = 0; i < 4; i++) sock.send(telephoneEvent(7, i > 0, 100 + i), callerLeg.localRtpPort, '127.0.0.1');
+      await waitUntil(async () => ec.dtmf.join('').includes('7') || undefined, 'the digit at the H.323 endpoint');
+    } finally {
+      sock.close();
+    }
+    const r = await sipp;
+    expect(r.exitCode, r.messages.slice(-2000)).to.equal(0);
+  });
 });
+
+/** An RFC 4733 telephone-event packet (payload type 101). */
+function telephoneEvent(event: number, end: boolean, seq: number): Buffer {
+  const b = Buffer.alloc(16);
+  b[0] = 0x80;
+  b[1] = 101;
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(8000, 4);
+  b.writeUInt32BE(0x5151, 8);
+  b[12] = event;
+  b[13] = (end ? 0x80 : 0) | 10;
+  b.writeUInt16BE(800, 14);
+  return b;
+}
