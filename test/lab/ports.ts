@@ -39,3 +39,19 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   }
   throw new Error('no port free for both UDP and TCP');
 }
+
+/**
+ * A base port for SIPp's media (-mp): SIPp binds the port and the ones above it (RTCP, video),
+ * so four consecutive UDP ports must be free. They are picked below Linux's ephemeral range
+ * (32768+), where sockets bound to port 0 by this and other tests never land, so nothing else
+ * takes them between this check and SIPp's bind.
+ */
+export async function freeMediaPort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const base = 20000 + 4 * Math.floor(Math.random() * 3000);
+    let ok = true;
+    for (let k = 0; k < 4 && ok; k++) ok = (await tryUdp(base + k, host)) === base + k;
+    if (ok) return base;
+  }
+  throw new Error('no four consecutive free UDP ports for SIPp media');
+}

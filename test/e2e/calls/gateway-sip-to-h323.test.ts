@@ -14,7 +14,7 @@ import { writePcmaPcap } from '../../lab/freeswitch-double/pcap.js';
 import { H323Endpoint, type EndpointCall } from '../../lab/h323-endpoint/endpoint.js';
 import { startGateway, type GatewayProcess } from '../../lab/gateway-process.js';
 import { runSipp, stopAllSipp } from '../../lab/sipp.js';
-import { freePort } from '../../lab/ports.js';
+import { freePort, freeMediaPort } from '../../lab/ports.js';
 import { metricValue, waitUntil } from '../../lab/wait.js';
 import { createSocket } from 'node:dgram';
 import { repoRoot } from '../../support/paths.js';
@@ -68,7 +68,7 @@ describe('gateway: SIP caller into an H.323 room system', function () {
     const answered = new Promise<EndpointCall>((resolve) => endpoint.once('call', resolve));
     const r = await runSipp({
       target: `${target.sipHost}:${target.sipPort}`, scenario: file, service: '1000', timeoutMs: 30_000,
-      args: ['-d', '2800', '-mi', '127.0.0.1', '-mp', String(await freePort())],
+      args: ['-d', '2800', '-mi', '127.0.0.1', '-mp', String(await freeMediaPort())],
     });
     expect(r.exitCode, r.messages.slice(-3000)).to.equal(0);
     expect(r.messages).to.match(/SIP\/2\.0 180 /);
@@ -93,7 +93,7 @@ describe('gateway: SIP caller into an H.323 room system', function () {
     const before = new Set(fs.channelInfo().map((c) => c.uuid));
     const sipp = runSipp({
       target: `${target.sipHost}:${target.sipPort}`, scenario: file, service: '1000', timeoutMs: 30_000,
-      args: ['-d', '4000', '-mi', '127.0.0.1', '-mp', String(await freePort())],
+      args: ['-d', '4000', '-mi', '127.0.0.1', '-mp', String(await freeMediaPort())],
     });
     const ec = await answered;
     // Two new bridged channels: the H.323 leg sends RTP to the lab endpoint, the caller leg to SIPp.

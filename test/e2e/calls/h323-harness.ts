@@ -13,7 +13,7 @@ import { createLogger } from '../../../lib/log/logger.js';
 import type { GatewaySrf } from '../../../types/drachtio-srf.js';
 import { H323Endpoint } from '../../lab/h323-endpoint/endpoint.js';
 import { STATIC_PT } from '../../lab/freeswitch-double/rtp.js';
-import { freePort } from '../../lab/ports.js';
+import { freeMediaPort } from '../../lab/ports.js';
 import { startSippUas, stopAllSipp, scenarioPath, type SippUas } from '../../lab/sipp.js';
 import { startMediaLab, type MediaLab } from '../media/harness.js';
 
@@ -80,7 +80,7 @@ export async function startH323SipLab(o: { rtpPackets?: number; noAnswerMs?: num
       writeFileSync(file, xml);
       const uas = await startSippUas({
         scenario: file, calls: 1, timeoutMs: 30_000,
-        args: ['-d', String(holdMs), '-mi', '127.0.0.1', '-mp', String(await freePort())],
+        args: ['-d', String(holdMs), '-mi', '127.0.0.1', '-mp', String(await freeMediaPort())],
       });
       experts.push(uas);
       return uas;

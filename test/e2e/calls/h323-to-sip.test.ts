@@ -71,6 +71,24 @@ describe('calls: H.323 -> SIP', function () {
     expect(sipp.messages).to.match(/SIP\/2\.0 200 OK[\s\S]*CSeq: 2 BYE/);
   });
 
+  it('DTMF from the room system (UserInputIndication) reaches the expert as RFC 2833 telephone-events', async function () {
+    const l = lab!;
+    if (!l.media.fs) this.skip(); // counts packets on the FreeSWITCH double
+    const uas = await l.expert('h323-uas-wait-bye');
+    l.targets.set('1001', `sip:expert@127.0.0.1:${uas.port}`);
+    const ec = await dial(l, '1001');
+    await new Promise<void>((r) => ec.call.once('connected', () => r()));
+    expect(ec.call.sendDtmf('9')).to.equal(true);
+    // The SIP leg is the channel not aimed at the endpoint; FreeSWITCH sends the event there.
+    await waitUntil(async () => {
+      const sip = l.media.fs!.channelInfo().find((c) => c.remoteRtp?.port !== ec.rtp.port && c.state === 'active');
+      return (sip?.rtp.txPayloadTypes[101] ?? 0) > 0 || undefined;
+    }, 'telephone-events towards the expert');
+    ec.call.hangup();
+    await ec.done;
+    await uas.stop();
+  });
+
   it('endpoint hangs up -> the expert gets BYE with Reason Q.850 cause 16', async () => {
     const l = lab!;
     const uas = await l.expert('h323-uas-wait-bye');

@@ -11,7 +11,7 @@ import { SipToH323Call, type SipToH323Deps, type SipToH323Outcome } from '../../
 import { H323Endpoint, type EndpointOptions } from '../../lab/h323-endpoint/endpoint.js';
 import { STATIC_PT } from '../../lab/freeswitch-double/rtp.js';
 import { runSipp, type SippResult } from '../../lab/sipp.js';
-import { freePort } from '../../lab/ports.js';
+import { freeMediaPort } from '../../lab/ports.js';
 import { repoRoot } from '../../support/paths.js';
 import { startMediaLab, type MediaLab } from '../media/harness.js';
 import type { Registry } from 'prom-client';
@@ -79,7 +79,7 @@ export async function startCallsLab(
           scenario: file,
           service: '1000',
           timeoutMs: 30_000,
-          args: ['-d', String(s.holdMs ?? 2800), '-mi', '127.0.0.1', '-mp', String(await freePort())],
+          args: ['-d', String(s.holdMs ?? 2800), '-mi', '127.0.0.1', '-mp', String(await freeMediaPort())],
         });
       },
       async stop(): Promise<void> {

@@ -13,7 +13,7 @@ import { FreeSwitchDouble } from '../../lab/freeswitch-double/double.js';
 import { writePcmaPcap } from '../../lab/freeswitch-double/pcap.js';
 import { STATIC_PT, type G711 } from '../../lab/freeswitch-double/rtp.js';
 import { runSipp, type SippResult } from '../../lab/sipp.js';
-import { freePort } from '../../lab/ports.js';
+import { freeMediaPort } from '../../lab/ports.js';
 import { fixture } from '../../support/paths.js';
 import { realFsFromEnv, type RealFsEnv } from '../freeswitch-double/harness.js';
 import { createSrf, type GatewaySrf, type SrfRequest, type SrfResponse } from '../../../types/drachtio-srf.js';
@@ -108,7 +108,7 @@ export async function sippCaller(
     .replaceAll('@PCAP@', lab.pcapFor(codec)).replaceAll('@PT@', String(STATIC_PT[codec])).replaceAll('@CODEC@', codec);
   const file = join(lab.workDir, `${o.scenario}-${o.user}-${Date.now()}.xml`);
   writeFileSync(file, xml);
-  const mediaPort = await freePort();
+  const mediaPort = await freeMediaPort();
   return runSipp({
     target: `${lab.drachtio.sipHost}:${lab.drachtio.sipPort}`,
     scenario: file,
