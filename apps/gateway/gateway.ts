@@ -18,7 +18,8 @@ import { OpsServer, type HealthReport } from '../../lib/ops/http-server.js';
 import { startPolicy, type RunningPolicy } from '../../lib/policy/from-config.js';
 import { policyMiddleware, policyOf, forwardingFor, type SrfLikeRequest } from '../../lib/policy/srf-adapter.js';
 import { Registrar } from '../../lib/registrar/registrar.js';
-import { registerHandler, forwardedHeaders, mergeHeaders } from '../../lib/sip/register-handler.js';
+import { registerHandler } from '../../lib/sip/register-handler.js';
+import { forwardedHeaders, mergeHeaders } from '../../lib/sip/headers.js';
 import { NeighbourResponder, RasClient, neighbourOptionsFromConfig, rasClientOptionsFromConfig } from '../../lib/h323/ras/index.js';
 import { GatewayAliasResolver } from '../../lib/routing/alias-resolver.js';
 import { relayMessage } from '../../lib/sip/message-relay.js';
@@ -43,6 +44,8 @@ export class Gateway {
   readonly state: StateStores;
   readonly media: MediaController | undefined;
   policy: RunningPolicy | undefined;
+  /** Built once when the chain exists; srf routes are registered earlier, in the constructor. */
+  private policyGate: ReturnType<typeof policyMiddleware> | undefined;
   neighbour: NeighbourResponder | undefined;
   /** LRQs to GnuGk and, when configured, our registration with it (from the neighbour socket). */
   rasClient: RasClient | undefined;
@@ -86,7 +89,10 @@ export class Gateway {
   }
 
   async start(): Promise<void> {
-    if (this.cfg.policy.enabled) this.policy = await startPolicy(this.cfg, this.deps.registry, this.deps.log, this.state.stores);
+    if (this.cfg.policy.enabled) {
+      this.policy = await startPolicy(this.cfg, this.deps.registry, this.deps.log, this.state.stores);
+      this.policyGate = policyMiddleware(this.policy.chain);
+    }
     // Media server down at start is not fatal: the controller keeps reconnecting and /health says so.
     if (this.media) void this.media.start();
     const h323 = this.cfg.h323;
@@ -204,11 +210,11 @@ export class Gateway {
   /** The policy chain as srf middleware; the chain is built in start(), after the routes exist. */
   private gate(): SrfMiddleware {
     return (req, res, next) => {
-      if (!this.policy) {
+      if (!this.policyGate) {
         res.send(503, { headers: { 'Retry-After': '5' } });
         return;
       }
-      policyMiddleware(this.policy.chain)(req as unknown as SrfLikeRequest, res, next);
+      this.policyGate(req as unknown as SrfLikeRequest, res, next);
     };
   }
 

@@ -7,3 +7,14 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** A bad value at one field path; config sections validated throw-first (h323, media) use it. */
+export class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = 'FieldError';
+  }
+}

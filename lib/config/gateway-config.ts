@@ -4,10 +4,10 @@
  * they come from the environment or from a file the config points at (mounted secret).
  */
 import { readFileSync } from 'node:fs';
-import { ConfigError } from './errors.js';
+import { ConfigError, FieldError } from './errors.js';
 import { FieldReader, describe } from './fields.js';
-import { validateH323Config, H323ConfigError, type H323Config } from '../h323/config.js';
-import { validateMediaConfig, MediaConfigError, type MediaConfig } from '../media/config.js';
+import { validateH323Config, type H323Config } from '../h323/config.js';
+import { validateMediaConfig, type MediaConfig } from '../media/config.js';
 import type { StateConfig } from '../state/factory.js';
 
 export interface DialPlanRoute {
@@ -281,7 +281,7 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
     try {
       h323 = validateH323Config(root.h323, 'h323');
     } catch (err) {
-      if (!(err instanceof H323ConfigError)) throw err;
+      if (!(err instanceof FieldError)) throw err;
       r.fail(err.field, err.message.slice(err.field.length + 2));
     }
   }
@@ -307,7 +307,7 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
       try {
         media = validateMediaConfig({ ...m, esl: { ...eslRest, secret: eslSecret } }, 'media');
       } catch (err) {
-        if (!(err instanceof MediaConfigError)) throw err;
+        if (!(err instanceof FieldError)) throw err;
         r.fail(err.field, err.message.slice(err.field.length + 2));
       }
     }

@@ -4,6 +4,8 @@
  * port. validateH323Config turns untrusted JSON/YAML-parsed input into this type or throws an
  * H323ConfigError naming the bad field (e.g. "h323.neighbours[1].host").
  */
+import { FieldError } from '../config/errors.js';
+import { fieldChecks } from '../config/checks.js';
 import { isIPv4 } from 'node:net';
 
 export interface HostPortConfig {
@@ -41,38 +43,18 @@ export interface H323Config {
   readonly statusPort?: HostPortConfig;
 }
 
-export class H323ConfigError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
+export class H323ConfigError extends FieldError {
+  constructor(field: string, message: string) {
+    super(field, message);
     this.name = 'H323ConfigError';
   }
 }
 
-type Obj = Record<string, unknown>;
+const { obj, str, int, num } = fieldChecks(H323ConfigError);
 
-function obj(v: unknown, field: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new H323ConfigError(field, 'must be an object');
-  return v as Obj;
-}
 
-function str(v: unknown, field: string, re?: RegExp, what?: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw new H323ConfigError(field, 'must be a non-empty string');
-  if (re && !re.test(v)) throw new H323ConfigError(field, `must be ${what ?? re.source}`);
-  return v;
-}
 
-function int(v: unknown, field: string, min: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new H323ConfigError(field, `must be an integer in ${min}..${max}`);
-  return v;
-}
 
-function num(v: unknown, field: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new H323ConfigError(field, `must be a number >= ${min}`);
-  return v;
-}
 
 function ipv4(v: unknown, field: string): string {
   const s = str(v, field);

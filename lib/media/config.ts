@@ -2,6 +2,8 @@
  * Media (FreeSWITCH via drachtio-fsmrf) configuration. validateMediaConfig turns untrusted parsed
  * input into this type or throws a MediaConfigError naming the bad field (e.g. "media.esl.port").
  */
+import { FieldError } from '../config/errors.js';
+import { fieldChecks } from '../config/checks.js';
 import { isIP } from 'node:net';
 
 export interface MediaConfig {
@@ -31,44 +33,19 @@ export interface MediaConfig {
   readonly allowDefaultSecret: boolean;
 }
 
-export class MediaConfigError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
+export class MediaConfigError extends FieldError {
+  constructor(field: string, message: string) {
+    super(field, message);
     this.name = 'MediaConfigError';
   }
 }
 
-type Obj = Record<string, unknown>;
+const { obj, optObj, str, int, bool } = fieldChecks(MediaConfigError);
 
-function obj(v: unknown, field: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new MediaConfigError(field, 'must be an object');
-  return v as Obj;
-}
 
-function optObj(v: unknown, field: string): Obj {
-  return v === undefined ? {} : obj(v, field);
-}
 
-function str(v: unknown, field: string, re?: RegExp, what?: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw new MediaConfigError(field, 'must be a non-empty string');
-  if (re && !re.test(v)) throw new MediaConfigError(field, `must be ${what ?? re.source}`);
-  return v;
-}
 
-function int(v: unknown, field: string, min: number, max: number, dflt?: number): number {
-  if (v === undefined && dflt !== undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new MediaConfigError(field, `must be an integer in ${min}..${max}`);
-  return v;
-}
 
-function bool(v: unknown, field: string, dflt: boolean): boolean {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw new MediaConfigError(field, 'must be true or false');
-  return v;
-}
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 

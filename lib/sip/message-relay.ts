@@ -7,7 +7,7 @@
 import type { GatewaySrf, SrfRequest, SrfResponse } from '../../types/drachtio-srf.js';
 import type { Logger } from '../log/logger.js';
 import { forwardingFor, policyOf, type SrfLikeRequest } from '../policy/srf-adapter.js';
-import { forwardedHeaders, mergeHeaders } from './register-handler.js';
+import { forwardedHeaders, mergeHeaders } from './headers.js';
 
 export async function relayMessage(
   srf: GatewaySrf,

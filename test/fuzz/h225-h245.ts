@@ -12,9 +12,9 @@
  */
 import fc from 'fast-check';
 import { mutated } from './mutate.js';
+import { runIfMain } from './cli.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { decodeQ931 } from '../../lib/h323/q931/index.js';
 import { TpktDeframer } from '../../lib/h323/tpkt/index.js';
 import { PerDecodeError } from '../../lib/h323/per/index.js';
@@ -97,7 +97,6 @@ export async function run(runs: number): Promise<Report[]> {
   for (const u of corpus.uuies) if (!same(encodeH225(decodeH225(u)), u)) throw new Error('seed UUIE does not round-trip');
   for (const h of corpus.h245) if (!same(encodeH245(decodeH245(h)), h)) throw new Error('seed H.245 does not round-trip');
   const share = Math.max(1, Math.floor(runs / 5));
-  const heap0 = process.memoryUsage().heapUsed;
   const reports: Report[] = [];
   const check = (name: string, arb: fc.Arbitrary<Uint8Array>, p: (b: Uint8Array) => boolean, n: number): void => {
     fc.assert(fc.property(arb, p), { numRuns: n });
@@ -116,18 +115,12 @@ export async function run(runs: number): Promise<Report[]> {
     runs - 4 * share,
   );
   if (stats.slowestMs > 1000) throw new Error(`slowest decode took ${stats.slowestMs.toFixed(1)} ms`);
-  const heapMb = (process.memoryUsage().heapUsed - heap0) / 1e6;
-  if (process.env.FUZZ_VERBOSE || import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-    process.stdout.write(`h225-h245 fuzz: ${runs} runs, decoded ${stats.decoded}, refused ${stats.refused}, slowest ${stats.slowestMs.toFixed(2)} ms, heap delta ${heapMb.toFixed(1)} MB\n`);
-  }
   return reports;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const i = process.argv.indexOf('--runs');
-  const runs = i >= 0 ? Number(process.argv[i + 1]) : 100_000;
-  run(runs).catch((e: unknown) => {
-    process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
-    process.exit(1);
-  });
-}
+runIfMain(import.meta.url, {
+  name: 'h225-h245',
+  defaultRuns: 100_000,
+  run,
+  summary: () => [`decoded ${stats.decoded}, refused ${stats.refused}, slowest decode ${stats.slowestMs.toFixed(2)} ms`],
+});

@@ -13,11 +13,11 @@
  * (default 1e6).
  */
 import fc from 'fast-check';
+import { runIfMain } from './cli.js';
 import { mutated } from './mutate.js';
 import { isDeepStrictEqual } from 'node:util';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { PerDecodeError } from '../../lib/h323/per/index.js';
 import { decodeRas, encodeRas } from '../../lib/h323/ras/messages.js';
 import type { RasMessageValue } from '../../lib/h323/ras/schema.js';
@@ -105,25 +105,9 @@ export async function run(runs: number, options: { seed?: number; log?: (line: s
   return reports;
 }
 
-function argRuns(argv: string[]): number {
-  const i = argv.indexOf('--runs');
-  const v = i >= 0 ? Number(argv[i + 1]) : 1_000_000;
-  if (!Number.isInteger(v) || v <= 0) throw new Error('--runs needs a positive integer');
-  return v;
-}
-
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
-  const runs = argRuns(process.argv);
-  const heapBefore = process.memoryUsage().heapUsed;
-  run(runs, { log: (l) => console.log(l) })
-    .then(() => {
-      const grew = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
-      console.log(`accepted ${stats.accepted}, rejected ${stats.rejected}, slowest decode ${stats.slowestMs.toFixed(2)} ms (input ${stats.slowestInput.slice(0, 80)}...)`);
-      console.log(`h323-ras fuzz: ${runs} inputs, no failure; heap grew ${grew.toFixed(1)} MB`);
-    })
-    .catch((e: unknown) => {
-      console.error(e instanceof Error ? e.message : String(e));
-      process.exitCode = 1;
-    });
-}
+runIfMain(import.meta.url, {
+  name: 'h323-ras',
+  defaultRuns: 1_000_000,
+  run,
+  summary: () => [`accepted ${stats.accepted}, rejected ${stats.rejected}, slowest decode ${stats.slowestMs.toFixed(2)} ms (input ${stats.slowestInput.slice(0, 80)}...)`],
+});

@@ -12,8 +12,8 @@
  * Short runs happen in the unit tests; a long run: `node --import tsx test/fuzz/policy.ts --runs 200000`.
  */
 import fc from 'fast-check';
+import { runIfMain } from './cli.js';
 import { generateKeyPairSync } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { parse } from 'sdp-transform';
 import { filterSdp, DEFAULT_ALLOWED_CODECS } from '../../lib/sdp/filter.js';
 import { parseSdp } from '../../lib/sdp/parse.js';
@@ -264,21 +264,4 @@ export async function run(runs: number, options: { seed?: number; log?: (line: s
   return reports;
 }
 
-function argRuns(argv: string[]): number {
-  const i = argv.indexOf('--runs');
-  if (i < 0) return 20_000;
-  const v = Number(argv[i + 1]);
-  if (!Number.isInteger(v) || v <= 0) throw new Error('--runs needs a positive integer');
-  return v;
-}
-
-const invoked = process.argv[1] ? pathToFileURL(process.argv[1]).href : '';
-if (import.meta.url === invoked) {
-  const runs = argRuns(process.argv);
-  run(runs, { log: (l) => console.log(l) })
-    .then(() => console.log(`policy fuzz: ${runs} inputs, no failure`))
-    .catch((err: unknown) => {
-      console.error(err instanceof Error ? err.message : String(err));
-      process.exitCode = 1;
-    });
-}
+runIfMain(import.meta.url, { name: 'policy', defaultRuns: 20_000, run });

@@ -12,10 +12,10 @@
  * Short runs happen in the unit tests; a long run: `node --import tsx test/fuzz/q931.ts --runs 1000000`.
  */
 import fc from 'fast-check';
+import { runIfMain } from './cli.js';
 import { mutated } from './mutate.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { decodeQ931, encodeQ931, peekCallReference, type Q931Ie, type Q931Message } from '../../lib/h323/q931/index.js';
 import { TpktDeframer, type TpktError } from '../../lib/h323/tpkt/index.js';
 import { fixture } from '../support/paths.js';
@@ -220,25 +220,9 @@ export async function run(runs: number, options: { seed?: number; log?: (line: s
   return reports;
 }
 
-function argRuns(argv: string[]): number {
-  const i = argv.indexOf('--runs');
-  const v = i >= 0 ? Number(argv[i + 1]) : 10_000;
-  if (!Number.isInteger(v) || v <= 0) throw new Error('--runs needs a positive integer');
-  return v;
-}
-
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (invokedDirectly) {
-  const runs = argRuns(process.argv);
-  const heapBefore = process.memoryUsage().heapUsed;
-  run(runs, { log: (l) => console.log(l) })
-    .then(() => {
-      const grew = (process.memoryUsage().heapUsed - heapBefore) / 1e6;
-      console.log(`encoder accepted ${encodeStats.accepted} generated messages, refused ${encodeStats.refused}`);
-      console.log(`q931/tpkt fuzz: ${runs} inputs, no failure; heap grew ${grew.toFixed(1)} MB`);
-    })
-    .catch((e: unknown) => {
-      console.error(e instanceof Error ? e.message : String(e));
-      process.exitCode = 1;
-    });
-}
+runIfMain(import.meta.url, {
+  name: 'q931/tpkt',
+  defaultRuns: 10_000,
+  run,
+  summary: () => [`encoder accepted ${encodeStats.accepted} generated messages, refused ${encodeStats.refused}`],
+});

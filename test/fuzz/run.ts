@@ -3,6 +3,8 @@
  * from the network (CI runs a small share of each inside the unit tests). Default 1,000,000
  * inputs per target; each target reports its own properties and heap growth.
  */
+import { parseRuns } from './cli.js';
+
 interface FuzzTarget {
   run(runs: number, options?: { log?: (line: string) => void }): Promise<unknown>;
 }
@@ -16,9 +18,7 @@ const targets: Record<string, () => Promise<FuzzTarget>> = {
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const i = argv.indexOf('--runs');
-  const runs = i >= 0 ? Number(argv[i + 1]) : 1_000_000;
-  if (!Number.isInteger(runs) || runs <= 0) throw new Error('--runs needs a positive integer');
+  const runs = parseRuns(argv, 1_000_000);
   const names = argv.filter((a, k) => !a.startsWith('-') && argv[k - 1] !== '--runs');
   for (const name of names.length ? names : Object.keys(targets)) {
     const load = targets[name];

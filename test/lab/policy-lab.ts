@@ -19,6 +19,11 @@ export interface LabPerson {
   entry: RegistryEntry;
 }
 
+/** Raw 32-byte Ed25519 public key, base64url, as the registry stores it. */
+export function rawPublicKey(pub: KeyObject): string {
+  return String(pub.export({ format: 'jwk' }).x);
+}
+
 export function labPerson(id: string, realm: string, opts: { role?: Role; status?: 'active' | 'suspended'; maxCalls?: number; maxBps?: number } = {}): LabPerson {
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const username = id.toLowerCase();
@@ -36,7 +41,7 @@ export function labPerson(id: string, realm: string, opts: { role?: Role; status
       role: opts.role ?? 'expert',
       status: opts.status ?? 'active',
       sip: makeCredentials(username, realm, password),
-      keys: [{ kid, publicKey: String(publicKey.export({ format: 'jwk' }).x) }],
+      keys: [{ kid, publicKey: rawPublicKey(publicKey) }],
       limits: { maxConcurrentCalls: opts.maxCalls ?? 4, maxBandwidthBps: opts.maxBps ?? 3_000_000 },
     },
   };

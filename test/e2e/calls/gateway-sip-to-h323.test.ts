@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { startDrachtioTarget, type DrachtioTarget } from '../../lab/drachtio-target.js';
 import { FreeSwitchDouble } from '../../lab/freeswitch-double/double.js';
 import { writePcmaPcap } from '../../lab/freeswitch-double/pcap.js';
+import { telephoneEventPacket } from '../../lab/freeswitch-double/rtp.js';
 import { H323Endpoint, type EndpointCall } from '../../lab/h323-endpoint/endpoint.js';
 import { startGateway, type GatewayProcess } from '../../lab/gateway-process.js';
 import { runSipp, stopAllSipp } from '../../lab/sipp.js';
@@ -109,7 +110,7 @@ describe('gateway: SIP caller into an H.323 room system', function () {
     // SIP -> H.323: telephone-events arriving on the caller leg reach the room system as UII.
     const sock = createSocket('udp4');
     try {
-      for (let i = 0; i < 4; i++) sock.send(telephoneEvent(7, i > 0, 100 + i), callerLeg.localRtpPort, '127.0.0.1');
+      for (let i = 0; i < 4; i++) sock.send(telephoneEventPacket(7, i > 0, 100 + i), callerLeg.localRtpPort, '127.0.0.1');
       await waitUntil(async () => ec.dtmf.join('').includes('7') || undefined, 'the digit at the H.323 endpoint');
     } finally {
       sock.close();
@@ -118,17 +119,3 @@ describe('gateway: SIP caller into an H.323 room system', function () {
     expect(r.exitCode, r.messages.slice(-2000)).to.equal(0);
   });
 });
-
-/** An RFC 4733 telephone-event packet (payload type 101). */
-function telephoneEvent(event: number, end: boolean, seq: number): Buffer {
-  const b = Buffer.alloc(16);
-  b[0] = 0x80;
-  b[1] = 101;
-  b.writeUInt16BE(seq, 2);
-  b.writeUInt32BE(8000, 4);
-  b.writeUInt32BE(0x5151, 8);
-  b[12] = event;
-  b[13] = (end ? 0x80 : 0) | 10;
-  b.writeUInt16BE(800, 14);
-  return b;
-}

@@ -102,9 +102,9 @@ export async function startLab(o: { fileDurationMs?: number; confDestroyFallback
   };
 }
 
-/** Run a SIPp caller (caller-bye / caller-wait-bye) against the drachtio target. */
+/** Run a SIPp caller (caller-bye / caller-wait-bye) against the drachtio target (also used by the media lab). */
 export async function caller(
-  lab: Lab, o: { user: string; scenario: 'caller-bye' | 'caller-wait-bye'; holdMs?: number; codec?: G711 },
+  lab: Pick<Lab, 'pcapFor' | 'workDir' | 'drachtio'>, o: { user: string; scenario: 'caller-bye' | 'caller-wait-bye'; holdMs?: number; codec?: G711 },
 ): Promise<SippResult> {
   const codec = o.codec ?? 'PCMA';
   const xml = readFileSync(fixture('freeswitch', 'sipp', `${o.scenario}.xml`), 'utf8')

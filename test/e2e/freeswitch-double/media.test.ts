@@ -7,6 +7,7 @@ import dgram from 'node:dgram';
 import { expect } from 'chai';
 import { startLab, type Lab } from './harness.js';
 import type { Endpoint } from '../../../types/drachtio-fsmrf.js';
+import { telephoneEventPacket } from '../../lab/freeswitch-double/rtp.js';
 
 interface FarEnd {
   sock: dgram.Socket;
@@ -44,18 +45,6 @@ const sdp = (port: number): string => [
   'a=rtpmap:0 PCMU/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', '',
 ].join('\r\n');
 
-function telephoneEvent(event: number, end: boolean, seq: number): Buffer {
-  const b = Buffer.alloc(16);
-  b[0] = 0x80;
-  b[1] = 101;
-  b.writeUInt16BE(seq, 2);
-  b.writeUInt32BE(4242, 4);
-  b.writeUInt32BE(0xabcdef, 8);
-  b[12] = event;
-  b[13] = (end ? 0x80 : 0) | 10;
-  b.writeUInt16BE(800, 14);
-  return b;
-}
 
 const pt = (p: Buffer): number => p[1]! & 0x7f;
 
@@ -87,8 +76,8 @@ describe('FreeSWITCH double: media through drachtio-fsmrf', function () {
     // on the same connection orders the DTMF after it.
     await ep.api('uuid_exists', ep.uuid);
     const port = Number(ep.local.mediaPort);
-    far!.sock.send(telephoneEvent(5, false, 1), port, '127.0.0.1');
-    for (let i = 0; i < 3; i++) far!.sock.send(telephoneEvent(5, true, 2 + i), port, '127.0.0.1');
+    far!.sock.send(telephoneEventPacket(5, false, 1), port, '127.0.0.1');
+    for (let i = 0; i < 3; i++) far!.sock.send(telephoneEventPacket(5, true, 2 + i), port, '127.0.0.1');
     const d = await got;
     expect(d).to.include({ dtmf: '5', duration: '800' });
     expect(await lab!.app.ms.api(`uuid_send_dtmf ${ep.uuid} 7`)).to.equal('+OK Success\n');

@@ -4,18 +4,15 @@
  * whose INVITE handler each test sets, and a MediaController on an isolated registry.
  */
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import { startDrachtioTarget, type DrachtioTarget } from '../../lab/drachtio-target.js';
 import { FreeSwitchDouble } from '../../lab/freeswitch-double/double.js';
 import { writePcmaPcap } from '../../lab/freeswitch-double/pcap.js';
-import { STATIC_PT, type G711 } from '../../lab/freeswitch-double/rtp.js';
-import { runSipp, type SippResult } from '../../lab/sipp.js';
-import { freeMediaPort } from '../../lab/ports.js';
-import { fixture } from '../../support/paths.js';
-import { realFsFromEnv, type RealFsEnv } from '../freeswitch-double/harness.js';
+import type { G711 } from '../../lab/freeswitch-double/rtp.js';
+import { caller, realFsFromEnv, type RealFsEnv } from '../freeswitch-double/harness.js';
 import { createSrf, type GatewaySrf, type SrfRequest, type SrfResponse } from '../../../types/drachtio-srf.js';
 import { isolatedRegistry } from '../../../lib/metrics/registry.js';
 import { MediaController } from '../../../lib/media/controller.js';
@@ -100,23 +97,7 @@ export async function startMediaLab(over: Record<string, unknown> = {}): Promise
 }
 
 /** A SIPp caller (scenarios of the FreeSWITCH double suites) sending G.711 from the lab's pcap. */
-export async function sippCaller(
-  lab: MediaLab, o: { user: string; scenario: 'caller-bye' | 'caller-wait-bye'; holdMs?: number; codec?: G711 },
-): Promise<SippResult> {
-  const codec = o.codec ?? 'PCMA';
-  const xml = readFileSync(fixture('freeswitch', 'sipp', `${o.scenario}.xml`), 'utf8')
-    .replaceAll('@PCAP@', lab.pcapFor(codec)).replaceAll('@PT@', String(STATIC_PT[codec])).replaceAll('@CODEC@', codec);
-  const file = join(lab.workDir, `${o.scenario}-${o.user}-${Date.now()}.xml`);
-  writeFileSync(file, xml);
-  const mediaPort = await freeMediaPort();
-  return runSipp({
-    target: `${lab.drachtio.sipHost}:${lab.drachtio.sipPort}`,
-    scenario: file,
-    service: o.user,
-    timeoutMs: 30_000,
-    args: ['-d', String(o.holdMs ?? 1000), '-mi', '127.0.0.1', '-mp', String(mediaPort)],
-  });
-}
+export const sippCaller = caller;
 
 /** A plain UDP socket playing the H.323 side's RTP. */
 export interface UdpPeer {

@@ -96,6 +96,23 @@ export const STATIC_PT: Record<G711, number> = { PCMU: 0, PCMA: 8 };
 /** RFC 4733 event codes 0-15. */
 export const DTMF_DIGITS = '0123456789*#ABCD';
 
+/**
+ * One RFC 4733 telephone-event RTP packet as a far end would send it (payload type 101 by
+ * default, duration 800 timestamp units), for tests that play a SIP phone's keypad.
+ */
+export function telephoneEventPacket(event: number, end: boolean, seq: number, o: { pt?: number; ts?: number; ssrc?: number } = {}): Buffer {
+  const b = Buffer.alloc(16);
+  b[0] = 0x80;
+  b[1] = o.pt ?? 101;
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(o.ts ?? 4242, 4);
+  b.writeUInt32BE(o.ssrc ?? 0xabcdef, 8);
+  b[12] = event;
+  b[13] = (end ? 0x80 : 0) | 10;
+  b.writeUInt16BE(800, 14);
+  return b;
+}
+
 /** One channel's media port. */
 export class RtpPort {
   readonly counters: RtpCounters = { rxPackets: 0, txPackets: 0, rxPayloadTypes: {}, relayedTx: 0, txPayloadTypes: {} };

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { Registry } from 'prom-client';
 import { Registrar, splitContacts, parseContact } from '../../../lib/registrar/registrar.js';
 import { MemoryBindingStore } from '../../../lib/registrar/bindings.js';
-import { mergeHeaders } from '../../../lib/sip/register-handler.js';
+import { mergeHeaders } from '../../../lib/sip/headers.js';
 
 describe('registrar', () => {
   let now = 1_000_000;
