@@ -16,6 +16,8 @@ COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY package.json ./
 USER node
-EXPOSE 8080
+# /metrics + /health (+ POST /admin/reload), H.225 call signalling, RAS neighbour socket, fsmrf's
+# outbound event-socket listener FreeSWITCH connects back to.
+EXPOSE 8080 1720/tcp 1721/udp 8085/tcp
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/apps/gateway/index.js"]

@@ -1,6 +1,8 @@
 /**
  * `npm run bench [-- name...]`: runs the benchmarks and prints ratios measured in one run.
  * Each module measures the thing and its baseline side by side, so machine speed cancels out.
+ * Flags pass through as `--name=value` (arguments not starting with '-' name benches).
+ * `load` (bench/load.ts, minutes long, also `npm run bench:load`) runs only when named.
  */
 interface BenchModule {
   run(args: string[]): Promise<void>;
@@ -11,12 +13,17 @@ const benches: Record<string, () => Promise<BenchModule>> = {
   policy: () => import('./policy.js') as Promise<BenchModule>,
   'h323-ras': () => import('./h323-ras.js') as Promise<BenchModule>,
   'h323-call': () => import('./h323-call.js') as Promise<BenchModule>,
+  calls: () => import('./calls.js') as Promise<BenchModule>,
+  load: () => import('./load.js') as Promise<BenchModule>,
 };
+
+/** Not part of a plain `npm run bench`: a load sweep takes minutes and stops at the knee. */
+const OPT_IN = new Set(['load']);
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const names = args.filter((a) => !a.startsWith('-'));
-  const chosen = names.length ? names : Object.keys(benches);
+  const chosen = names.length ? names : Object.keys(benches).filter((n) => !OPT_IN.has(n));
   for (const name of chosen) {
     const load = benches[name];
     if (!load) {

@@ -14,10 +14,27 @@ export interface Capture {
   stop(): Promise<void>;
 }
 
-/** Starts tcpdump on loopback for the given SIP ports (UDP and TCP); resolves once it listens. */
-export async function startCapture(file: string, ports: number[]): Promise<Capture> {
+export interface CaptureOptions {
+  /**
+   * Kernel capture buffer (tcpdump -B, KiB). At thousands of packets a second the default 2 MB
+   * can fill while tcpdump waits for a core, and the lost packets go missing from the pairing.
+   */
+  readonly bufferKiB?: number;
+  /**
+   * tcpdump -U (default true): one write per packet. With it off tcpdump writes in blocks, which
+   * at thousands of packets a second takes far less of the CPU the measured processes share;
+   * what tcpdump has read is still written on stop() (it flushes on SIGINT). Either way the
+   * kernel hands packets over a block at a time, so wait ~1 s after the last one before stop().
+   */
+  readonly packetBuffered?: boolean;
+}
+
+/** Starts tcpdump on loopback for the given ports (UDP and TCP); resolves once it listens. */
+export async function startCapture(file: string, ports: number[], opts: CaptureOptions = {}): Promise<Capture> {
   const filter = ports.map((p) => `port ${p}`).join(' or ');
-  const proc: ChildProcess = spawn('tcpdump', ['-i', 'lo', '-n', '-s', '0', '-U', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const buffer = opts.bufferKiB !== undefined ? ['-B', String(opts.bufferKiB)] : [];
+  const flush = opts.packetBuffered === false ? [] : ['-U'];
+  const proc: ChildProcess = spawn('tcpdump', ['-i', 'lo', '-n', '-s', '0', ...flush, ...buffer, '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
   // tcpdump prints "listening on lo" to stderr once the capture is armed.
   await new Promise<void>((resolve, reject) => {
     let err = '';

@@ -26,9 +26,17 @@ export interface SenderJob {
    * the capture's pairing and from the report), to let the responder's JIT settle.
    */
   readonly warmup: number;
+  /** Rate of the warm-up LRQs (default `rate`): faster than a slow run's rate, so the JIT is done. */
+  readonly warmupRate?: number;
+}
+
+/** Sent to the parent when the warm-up is over and the measured LRQs start. */
+export interface SenderMeasuring {
+  readonly kind: 'measuring';
 }
 
 export interface SenderReport {
+  readonly kind: 'report';
   readonly sent: number;
   readonly answered: number;
   /** Sender-side round trips (ms), one per answered LRQ. */
@@ -45,11 +53,11 @@ function gnugkLrq(): Uint8Array {
 }
 
 async function run(job: SenderJob): Promise<SenderReport> {
-  if (job.warmup > 0) await phase({ ...job, total: job.warmup });
-  return phase(job);
+  if (job.warmup > 0) await phase({ ...job, total: job.warmup, rate: job.warmupRate ?? job.rate });
+  return phase(job, () => process.send!({ kind: 'measuring' } satisfies SenderMeasuring));
 }
 
-async function phase(job: SenderJob): Promise<SenderReport> {
+async function phase(job: SenderJob, onStart?: () => void): Promise<SenderReport> {
   const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const port = socket.address().port;
@@ -76,6 +84,7 @@ async function phase(job: SenderJob): Promise<SenderReport> {
       answered++;
     }
   });
+  onStart?.();
   const t0 = performance.now();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
@@ -105,7 +114,7 @@ async function phase(job: SenderJob): Promise<SenderReport> {
   socket.close();
   const rtts: number[] = [];
   for (let i = 1; i <= total; i++) if (rtt[i]! >= 0) rtts.push(rtt[i]!);
-  return { sent, answered, rtts, port, wallMs };
+  return { kind: 'report', sent, answered, rtts, port, wallMs };
 }
 
 process.once('message', (job: SenderJob) => {

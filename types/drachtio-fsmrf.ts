@@ -41,6 +41,8 @@ export interface EslConnection {
   connected(): boolean;
   on(event: string, listener: (...args: unknown[]) => void): this;
   removeListener(event: string, listener: (...args: unknown[]) => void): this;
+  /** drachtio-modesl internal: the TCP socket (null once closed). */
+  readonly socket?: import('node:net').Socket | null;
 }
 
 export interface EndpointNetwork {
@@ -142,6 +144,8 @@ export interface MediaServer {
   readonly listenAddress?: string;
   readonly listenPort?: number;
   readonly conn: EslConnection;
+  /** fsmrf internal: the drachtio-modesl Server taking FreeSWITCH's outbound ESL connections. */
+  readonly _server?: { readonly server?: import('node:net').Server };
   connected(): boolean;
   api(command: string): Promise<string>;
   createEndpoint(opts?: CreateEndpointOptions): Promise<Endpoint>;

@@ -31,6 +31,8 @@ export interface OutgoingRequest {
   method: string;
   headers?: Record<string, string>;
   body?: string;
+  /** Outbound proxy: the request goes there whatever its Request-URI (srf's `proxy` option). */
+  proxy?: string;
 }
 
 /** Dialog#request, whose shipped typing wants a whole SrfRequest as options. */
@@ -51,8 +53,13 @@ export interface GatewaySrf {
   createB2BUA(req: SrfRequest, res: SrfResponse, uri: string, opts: Srf.CreateB2BUAOptions): Promise<{ uas: SrfDialog; uac: SrfDialog }>;
   createUAS(req: SrfRequest, res: SrfResponse, opts: Srf.CreateUASOptions): Promise<SrfDialog>;
   createUAC(uri: string, opts?: Srf.CreateUACOptions): Promise<SrfDialog>;
-  /** An out-of-dialog request (MESSAGE, OPTIONS...) to `uri`. */
-  request(uri: string, opts: OutgoingRequest): Promise<SentRequest>;
+  /**
+   * An out-of-dialog request (MESSAGE, OPTIONS, a survivor's BYE...) to `uri`. Only the callback
+   * form is typed: srf's promise form resolves a microtask after the server's "sent" reply, and a
+   * fast far end's answer read in the same chunk is emitted before anyone listens for it. Throws
+   * at once when there is no connection to drachtio-server.
+   */
+  request(uri: string, opts: OutgoingRequest, cb: (err: Error | null, sent?: SentRequest) => void): void;
   on(event: 'connect', listener: (err: Error | null, hostport: string) => void): this;
   on(event: 'reconnecting', listener: (info: { delay: number; attempt: number }) => void): this;
   on(event: 'close' | 'disconnect', listener: () => void): this;

@@ -30,10 +30,19 @@ import { SipToH323Call, type H323Target } from '../../lib/calls/sip-to-h323.js';
 import { q850Reason } from '../../lib/calls/causes.js';
 import { H323ToSipCall } from '../../lib/calls/h323-to-sip.js';
 import { createExpertLookup } from '../../lib/routing/expert-lookup.js';
+import { startHa, type RunningHa } from '../../lib/ha/wiring.js';
+import { b2buaHooks } from '../../lib/ha/hooks.js';
+import { CouncilService } from '../../lib/council/service.js';
+import { CouncilAdminServer } from '../../lib/council/admin-http.js';
+import { randomBytes } from 'node:crypto';
+import { ConfigReloader, restartOnlyChanges, type ReloadResult, type ReloadTrigger } from '../../lib/config/reload.js';
+import { ConfigError } from '../../lib/config/errors.js';
 
 export interface GatewayDeps {
   registry: Registry;
   log: Logger;
+  /** Re-reads and validates the config for a reload (SIGHUP, POST /admin/reload); absent = reloads are refused. */
+  loadConfig?: () => GatewayConfig;
 }
 
 export class Gateway {
@@ -52,12 +61,19 @@ export class Gateway {
   /** Incoming H.323 calls (the callSignalAddress advertised in LCF); needs the media server. */
   h323Listener: H323Listener | undefined;
   private h323Seq = 0;
+  /** Heartbeat, call records and takeover of dead peers (cfg.ha with the redis state backend). */
+  ha: RunningHa | undefined;
   rasPort = 0;
   private readonly lag: EventLoopLagMonitor;
   private readonly ops: OpsServer;
+  private readonly reloader: ConfigReloader;
   private readonly callMetrics: CallMetrics;
   private draining = false;
   httpPort = 0;
+  /** Council rooms (config `council`); needs the media server. */
+  readonly council: CouncilService | undefined;
+  private councilAdmin: CouncilAdminServer | undefined;
+  councilAdminPort = 0;
 
   constructor(private cfg: GatewayConfig, private readonly deps: GatewayDeps) {
     const { registry, log } = deps;
@@ -69,9 +85,39 @@ export class Gateway {
     this.state = createStateStores(cfg.state, registry);
     this.registrar = new Registrar(this.state.bindings, cfg.registrar, registry);
     this.media = cfg.media ? new MediaController(this.srf, cfg.media, { registry }) : undefined;
-    this.ops = new OpsServer({ host: cfg.http.host, port: cfg.http.port, registry, health: () => this.health() });
+    this.council = cfg.council && this.media
+      ? new CouncilService({
+        config: cfg.council, media: this.media, srf: this.srf, membership: this.state.membership, registry, log,
+        audit: () => this.policy?.audit, people: () => this.policy?.registry,
+        instanceId: `gw${randomBytes(3).toString('hex')}`, userAgent: cfg.sip.userAgent,
+      })
+      : undefined;
+    this.reloader = new ConfigReloader({
+      load: deps.loadConfig ?? (() => {
+        throw new ConfigError([{ field: 'GATEWAY_CONFIG', problem: 'this gateway was started without a config source to reload' }], true);
+      }),
+      apply: (next) => this.reload(next),
+      registry,
+      log,
+      record: (r, trigger, source) => this.auditReload(r, trigger, source),
+    });
+    this.ops = new OpsServer({
+      host: cfg.http.host,
+      port: cfg.http.port,
+      registry,
+      health: () => this.health(),
+      ...(cfg.http.adminToken ? { admin: { token: cfg.http.adminToken, reload: (source: string) => this.reloadConfig('http', source) } } : {}),
+    });
 
     const methods = new MethodHandlers(registry, cfg.sip.userAgent, () => this.draining);
+    // First in line: a council participant's admission time starts when the INVITE arrives.
+    if (this.council) {
+      const council = this.council;
+      this.srf.use('invite', (req, _res, next) => {
+        council.stamp(req);
+        next();
+      });
+    }
     if (cfg.policy.enabled) {
       const gate = this.gate();
       this.srf.use('invite', gate);
@@ -97,7 +143,9 @@ export class Gateway {
     if (this.media) void this.media.start();
     const h323 = this.cfg.h323;
     if (h323) {
-      const resolver = new GatewayAliasResolver(h323.localZone.prefixes, h323.localZone.aliases, this.policy?.registry, this.policy ? this.registrar : undefined);
+      const council = this.council;
+      const resolver = new GatewayAliasResolver(h323.localZone.prefixes, h323.localZone.aliases, this.policy?.registry, this.policy ? this.registrar : undefined,
+        council ? (alias) => council.isH323RoomAlias(alias) : undefined);
       this.neighbour = new NeighbourResponder(neighbourOptionsFromConfig(h323, resolver, this.deps.registry));
       this.rasPort = (await this.neighbour.start()).port;
       if (this.media) await this.startH323Listener(h323.callSignalAddress);
@@ -117,18 +165,72 @@ export class Gateway {
         }
       }
     }
+    if (this.cfg.ha && this.cfg.state.backend === 'redis') {
+      this.ha = startHa(this.cfg.ha, this.cfg.state, {
+        srf: this.srf,
+        ledger: this.state.stores.ledger,
+        // Through a getter: a reload may swap the running policy.
+        ...(this.policy ? { audit: { append: (input) => this.policy!.audit.append(input) } } : {}),
+        ...(this.media ? { killChannels: (uuids) => this.media!.killChannels(uuids) } : {}),
+        log: this.deps.log,
+        registry: this.deps.registry,
+      });
+      await this.ha.node.start();
+    }
     this.lag.start();
     this.httpPort = await this.ops.start();
+    const admin = this.cfg.council?.admin;
+    if (this.council && admin) {
+      this.councilAdmin = new CouncilAdminServer(this.council, { ...admin, log: this.deps.log });
+      this.councilAdminPort = await this.councilAdmin.start();
+      this.deps.log.info('council admin endpoint listening', { host: admin.host, port: this.councilAdminPort });
+    }
     this.link.connect();
   }
 
-  /** Swaps in what can change without a restart: dial plan now, the registry file re-read. */
-  async reload(cfg: GatewayConfig): Promise<void> {
+  /** Re-reads the config file and puts what it can in force (see reload()); never rejects. */
+  reloadConfig(trigger: ReloadTrigger, source: string = trigger): Promise<ReloadResult> {
+    return this.reloader.reload(trigger, source);
+  }
+
+  /**
+   * Swaps in what can change without a restart: the registry file (re-read), the policy limits
+   * (a new chain over the same state stores, so quotas in use, buckets, lockouts and replay caches
+   * carry over), the dial plan, forwarded headers, health and drain settings. Returns the changed
+   * fields that need a restart. A registry file that does not load refuses the whole reload.
+   */
+  async reload(cfg: GatewayConfig): Promise<string[]> {
+    const restart: string[] = [];
     if (this.policy) {
       const r = await this.policy.registry.reload();
-      if (!r.ok) throw new Error(`registry reload refused: ${r.errors.slice(0, 3).join('; ')}`);
-    }
-    this.cfg = { ...this.cfg, dialPlan: cfg.dialPlan };
+      if (!r.ok) throw new ConfigError(r.errors.slice(0, 3).map((problem) => ({ field: 'registry.file', problem })));
+      restart.push(...this.policy.reconfigure(cfg));
+      this.policyGate = policyMiddleware(this.policy.chain);
+    } else if (cfg.policy.enabled) restart.push('policy.enabled');
+    restart.push(...restartOnlyChanges(this.cfg, cfg));
+    const keep = this.cfg.policy;
+    this.cfg = {
+      ...this.cfg,
+      dialPlan: cfg.dialPlan,
+      health: cfg.health,
+      shutdown: cfg.shutdown,
+      policy: { ...cfg.policy, enabled: keep.enabled, nonceSecret: keep.nonceSecret },
+    };
+    return restart;
+  }
+
+  /** One audit record per reload: who (signal or client address), outcome, never the content. */
+  private async auditReload(r: ReloadResult, trigger: ReloadTrigger, source: string): Promise<void> {
+    if (!this.policy) return;
+    const status = { applied: 200, unreadable: 400, invalid: 422, error: 500 }[r.outcome];
+    await this.policy.audit.append({
+      gate: 'config-reload',
+      decision: r.outcome === 'applied' ? 'admit' : 'reject',
+      status,
+      reason: [`${trigger}:${r.outcome}`, ...r.problems.map((p) => p.field), ...r.restartRequired.map((f) => `restart:${f}`)].join(';'),
+      method: 'RELOAD',
+      source,
+    });
   }
 
   health(): HealthReport {
@@ -139,6 +241,8 @@ export class Gateway {
       calls: { ok: true, detail: `${this.calls.size} active` },
       ...(this.media ? { freeswitch: { ok: this.media.state === 'up', detail: this.media.state } } : {}),
       ...(this.state.backend === 'redis' ? { state: { ok: this.state.up(), detail: `redis ${this.state.up() ? 'up' : 'down'}` } } : {}),
+      // Fenced: a peer ended our calls while we were frozen; a restart makes us a fresh member.
+      ...(this.ha ? { ha: { ok: !this.ha.node.fenced, detail: this.ha.node.fenced ? `${this.ha.node.id} taken over by a peer` : this.ha.node.id } } : {}),
     };
     if (this.draining) return { ok: false, status: 'draining', checks };
     const ok = Object.values(checks).every((c) => c.ok);
@@ -163,11 +267,16 @@ export class Gateway {
   async stop(): Promise<void> {
     this.lag.stop();
     this.link.disconnect();
+    this.council?.stop();
+    await this.councilAdmin?.stop();
     await this.ops.stop();
     await this.h323Listener?.close();
     await this.rasClient?.stop();
     await this.neighbour?.stop();
     await this.media?.stop();
+    // Participants released by media.stop() free their shared seats before the stores close.
+    await this.council?.settled();
+    await this.ha?.close(this.calls.size === 0);
     await this.policy?.close();
     await this.state.close();
   }
@@ -199,6 +308,12 @@ export class Gateway {
         // Tracked like SIP calls so a drain waits for them too.
         const id = `h323-${++this.h323Seq}`;
         this.calls.add(id);
+        const room = this.council?.roomForH323(CouncilService.dialledAliases(call));
+        if (room) {
+          const t0 = process.hrtime.bigint();
+          void this.council!.joinH323(call, room, t0).finally(() => this.calls.remove(id));
+          return;
+        }
         const c = new H323ToSipCall(call, { media, srf: this.srf, lookup, log: this.deps.log, registry: this.deps.registry, codecs: [...codecs] });
         void c.start();
         void c.whenFinished.then(() => this.calls.remove(id));
@@ -230,6 +345,21 @@ export class Gateway {
       res.send(503, { headers: { 'Retry-After': '5', Server: ua } });
       return;
     }
+    const room = this.council?.roomForSip(requestUser(req.uri));
+    if (room) {
+      const decided = policyOf(req as unknown as SrfLikeRequest);
+      const entry = decided?.state.entry ?? decided?.state.keyEntry;
+      const offerSdp = decided ? forwardingFor(decided).localSdpB : undefined;
+      this.calls.add(callId);
+      void this.council!.joinSip(req, res, room, {
+        ...(entry ? { entry } : {}), ...(offerSdp !== undefined ? { offerSdp } : {}),
+        ended: () => {
+          this.calls.remove(callId);
+          release();
+        },
+      });
+      return;
+    }
     const m = matchRoute(this.cfg.dialPlan, requestUser(req.uri));
     if (!m) {
       release();
@@ -245,7 +375,8 @@ export class Gateway {
     }
     const headers = mergeHeaders(forwardedHeaders(req, this.cfg.policy.forwardHeaders), fwd.headers, { 'User-Agent': ua });
     const session = new CallSession(this.srf, req, res, this.calls, this.callMetrics, this.deps.log);
-    void session.forward(m.target, headers, fwd.localSdpB, release, decided?.state.pii !== undefined);
+    const tracker = this.ha?.node.track(callId, 'sip-b2bua');
+    void session.forward(m.target, headers, fwd.localSdpB, release, decided?.state.pii !== undefined, tracker ? b2buaHooks(tracker) : undefined);
   }
 
   /**
@@ -291,6 +422,6 @@ export class Gateway {
       res.send(404, { headers: { Server: this.cfg.sip.userAgent } });
       return;
     }
-    void relayMessage(this.srf, req, res, m.target, { forwardHeaders: this.cfg.policy.forwardHeaders, userAgent: this.cfg.sip.userAgent, log: this.deps.log });
+    relayMessage(this.srf, req, res, m.target, { forwardHeaders: this.cfg.policy.forwardHeaders, userAgent: this.cfg.sip.userAgent, log: this.deps.log });
   }
 }

@@ -3,3 +3,4 @@ export * from './sink.js';
 export * from './verify.js';
 export * from './log.js';
 export * from './metrics.js';
+export * from './monitor.js';

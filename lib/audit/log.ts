@@ -17,7 +17,7 @@ import { open, mkdir, readFile, writeFile, truncate, type FileHandle } from 'nod
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AuditInput, AuditRecord } from './record.js';
-import { GENESIS_HASH, IdHasher, buildRecord, canonicalRecord } from './record.js';
+import { GENESIS_HASH, IdHasher, sealRecord } from './record.js';
 import type { AuditSink } from './sink.js';
 import { AUDIT_FILE_RE, auditFileName, verifyAuditTexts, type ChainHead } from './verify.js';
 import type { Clock } from '../state/types.js';
@@ -55,6 +55,7 @@ export class AuditLog implements AuditSink {
   private readonly ids: IdHasher;
   private seq: number;
   private prev: string;
+  private durable: ChainHead;
   private fileIndex: number;
   private fileBytes: number;
   private fh: FileHandle | undefined;
@@ -78,6 +79,7 @@ export class AuditLog implements AuditSink {
     this.ids = new IdHasher(opts.idKey);
     this.seq = head.seq;
     this.prev = head.hash;
+    this.durable = { seq: head.seq, hash: head.hash };
     this.fileIndex = fileIndex;
     this.fileBytes = fileBytes;
     this.maxFileBytes = opts.maxFileBytes ?? 64 * 1024 * 1024;
@@ -129,11 +131,21 @@ export class AuditLog implements AuditSink {
     return { seq: this.seq, hash: this.prev };
   }
 
+  /**
+   * Head of what is already written: every record up to it is complete in the files (readable by
+   * anyone reading them now); records after it may be queued or half-written. Lags the real
+   * file contents by at most one batch, never leads them.
+   */
+  durableHead(): ChainHead {
+    return this.durable;
+  }
+
   append(input: AuditInput): Promise<AuditRecord> {
     if (this.failed) return Promise.reject(this.failed);
     if (this.closed) return Promise.reject(new Error('audit log closed'));
-    const rec = buildRecord(input, this.ids, this.seq + 1, this.prev, new Date(this.clock.now()));
-    const line = `${canonicalRecord(rec)}\n`;
+    const sealed = sealRecord(input, this.ids, this.seq + 1, this.prev, new Date(this.clock.now()));
+    const rec = sealed.record;
+    const line = `${sealed.line}\n`;
     const bytes = Buffer.byteLength(line);
     if (this.fileBytes > 0 && this.fileBytes + bytes > this.maxFileBytes) {
       this.fileIndex++;
@@ -164,7 +176,9 @@ export class AuditLog implements AuditSink {
         this.queue = [];
         try {
           await this.writeBatch(batch);
-          this.headGauge?.set(batch[batch.length - 1]!.rec.seq);
+          const last = batch[batch.length - 1]!.rec;
+          this.durable = { seq: last.seq, hash: last.hash };
+          this.headGauge?.set(last.seq);
           for (const p of batch) p.resolve(p.rec);
         } catch (err) {
           // Fail closed: later records would chain onto one that may not exist on disk.

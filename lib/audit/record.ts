@@ -3,7 +3,7 @@
  * every field except `hash` itself, so any edit to a stored line changes the recomputed hash, and
  * `prev` links each record to the one before it (across file rotation too).
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, hash as oneShotHash } from 'node:crypto';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -124,19 +124,23 @@ export function hashId(key: Buffer | string, kind: string, value: string): strin
  */
 export class IdHasher {
   private readonly memo = new Map<string, string>();
+  // A string key is UTF-8 encoded by createHmac on every call; encoded once here instead.
+  private readonly keyBytes: Buffer;
   constructor(
     readonly key: Buffer | string,
     private readonly maxEntries = 4096,
-  ) {}
+  ) {
+    this.keyBytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+  }
   hash(kind: string, value: string): string {
-    return hashId(this.key, kind, value);
+    return hashId(this.keyBytes, kind, value);
   }
   hashRecurring(kind: string, value: string): string {
-    if (this.maxEntries <= 0) return hashId(this.key, kind, value);
+    if (this.maxEntries <= 0) return hashId(this.keyBytes, kind, value);
     const k = `${kind}\u0000${value}`;
     let h = this.memo.get(k);
     if (h === undefined) {
-      h = hashId(this.key, kind, value);
+      h = hashId(this.keyBytes, kind, value);
       if (this.memo.size >= this.maxEntries) this.memo.clear();
       this.memo.set(k, h);
     }
@@ -152,8 +156,31 @@ export function buildRecord(
   prev: string,
   time: Date,
 ): AuditRecord {
+  return sealRecord(input, idKey, seq, prev, time).record;
+}
+
+/** A record with its canonical text (the stored line, without the newline). */
+export interface SealedRecord {
+  record: AuditRecord;
+  line: string;
+}
+
+const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+
+function strArray(a: readonly string[]): string {
+  let out = '';
+  for (const s of a) out += out.length === 0 ? str(s) : `,${str(s)}`;
+  return `[${out}]`;
+}
+
+/**
+ * buildRecord plus the canonical line, serialised once: "hash" sorts between "gate" and
+ * "identity", so the text that is hashed (everything but hash) and the stored line are the same
+ * two halves with the hash put between them. Equal to canonicalRecord(record) (tested).
+ */
+export function sealRecord(input: AuditInput, idKey: Buffer | string | IdHasher, seq: number, prev: string, time: Date): SealedRecord {
   const ids = idKey instanceof IdHasher ? idKey : new IdHasher(idKey, 0);
-  const body: Omit<AuditRecord, 'hash'> = {
+  const record: AuditRecord = {
     v: 1,
     seq,
     time: time.toISOString(),
@@ -169,6 +196,20 @@ export function buildRecord(
     passed: input.passed && input.passed.length > 0 ? [...input.passed] : undefined,
     latencyUs: input.latencyUs !== undefined ? Math.round(input.latencyUs) : undefined,
     prev,
+    hash: '',
   };
-  return { ...body, hash: createHash('sha256').update(canonicalRecord(body)).digest('hex') };
+  // Keys in sorted order; decision and gate are always present, so is everything from prev on.
+  // The id tokens are hex and the time is ISO 8601: JSON strings as they stand.
+  const head = `${record.callId !== undefined ? `"callId":"${record.callId}",` : ''}"decision":${str(record.decision)},"gate":${str(record.gate)}`;
+  let tail = '';
+  if (record.identity !== undefined) tail += `"identity":"${record.identity}",`;
+  if (record.latencyUs !== undefined) tail += `"latencyUs":${num(record.latencyUs)},`;
+  if (record.method !== undefined) tail += `"method":${str(record.method)},`;
+  if (record.passed !== undefined) tail += `"passed":${strArray(record.passed)},`;
+  if (record.pii !== undefined) tail += `"pii":${canonicalJson(record.pii)},`;
+  tail += `"prev":${str(record.prev)},"reason":${str(record.reason)},"seq":${num(record.seq)},`;
+  if (record.source !== undefined) tail += `"source":"${record.source}",`;
+  tail += `"status":${num(record.status)},"time":"${record.time}","v":1`;
+  record.hash = oneShotHash('sha256', `{${head},${tail}}`, 'hex');
+  return { record, line: `{${head},"hash":"${record.hash}",${tail}}` };
 }

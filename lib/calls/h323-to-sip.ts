@@ -4,8 +4,11 @@
  *   Setup (offered) -> lookup of the dialled alias (unknown -> cause 1, not registered -> cause 20)
  *   -> FreeSWITCH legs: the H.323 leg aimed at the caller's fastStart receive address, and a SIP
  *      leg (3pcc endpoint without remote SDP) whose offer goes in the INVITE to the expert
- *   -> 180/183 -> Alerting, 200 -> the SIP leg is modified with the expert's answer, both legs are
- *      bridged and Connect goes out (fastStart answer naming FreeSWITCH's RTP address)
+ *   -> 180/183 -> Alerting; 183 with SDP (early media) -> the SIP leg gets that SDP, both legs are
+ *      bridged at once and Progress goes out (with the fastStart answer), so the expert's
+ *      announcement/ringback reaches the caller before the answer
+ *   -> 200 -> the SIP leg is modified with the expert's answer (unless the 183 already gave it),
+ *      both legs are bridged and Connect goes out (fastStart answer naming FreeSWITCH's RTP address)
  *   -> failure status -> ReleaseComplete with the RFC 3398 cause.
  * Afterwards BYE from SIP -> ReleaseComplete 16; ReleaseComplete from H.323 -> BYE (CANCEL before
  * the answer), each with a Reason header (RFC 3326). Every path ends in finish(), which runs once:
@@ -19,9 +22,12 @@ import { answerFastStart, parseFastStartOffer } from '../h323/call/faststart.js'
 import type { Codec } from '../h323/h245/messages.js';
 import type { MediaController } from '../media/controller.js';
 import type { MediaSession, H323Leg } from '../media/session.js';
+import type { Endpoint } from '../../types/drachtio-fsmrf.js';
 import { MediaUnavailableError } from '../media/errors.js';
 import type { GatewaySrf, SrfDialog, SrfRequest, SrfResponse } from '../../types/drachtio-srf.js';
 import { q850Reason, sipToQ850 } from './causes.js';
+import { refuseVideo, sipVideoCodecs } from './video.js';
+import { sdpVideoAddress } from '../media/sdp.js';
 
 /** Result of looking up the dialled alias: a SIP URI, undefined (nobody), or known but not registered. */
 export type ExpertTarget = string | undefined | { readonly notRegistered: true };
@@ -84,6 +90,10 @@ export class H323ToSipCall {
   private h323Leg: H323Leg | undefined;
   private dialog: SrfDialog | undefined;
   private invite: SrfRequest | undefined;
+  /** Early media (183 with SDP): modify + bridge + Progress, serialised before the answer. */
+  private earlyChain: Promise<void> = Promise.resolve();
+  private earlySdp: string | undefined;
+  private bridged = false;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
   private outcomeValue: H323SipOutcome | undefined;
@@ -141,19 +151,34 @@ export class H323ToSipCall {
     const codecs = this.d.codecs ?? ['PCMA', 'PCMU'];
     const setupBody = this.call.setup?.['h323-uu-pdu']['h323-message-body'];
     const offer = setupBody?.choice === 'setup' ? setupBody.value.fastStart ?? [] : [];
-    const choice = answerFastStart(parseFastStartOffer(offer), codecs, { host: '127.0.0.1', port: 0 });
+    // The caller's video proposals (fastStart session 2): where it receives video, in which codec.
+    const proposals = parseFastStartOffer(offer);
+    const videoCodecs = this.call.offeredVideoCodecs;
+    const placeholder = { host: '127.0.0.1', port: 0 };
+    const choice = answerFastStart(proposals, [...codecs, ...videoCodecs], placeholder, videoCodecs.length > 0 ? placeholder : undefined);
     const codec = choice?.codec ?? codecs[0]!;
     const sipCodec = SIP_CODEC[codec] ?? 'PCMA';
     // Without fastStart the real address comes with the H.245 OLC ('media' event): discard port until then.
     const remote = choice?.sendTo ?? { host: '127.0.0.1', port: 9 };
+    const cv = choice?.video;
+    const callerVideo = cv && (cv.codec === 'H264' || cv.codec === 'H263') ? { host: cv.sendTo.host, port: cv.sendTo.port, codec: cv.codec } : undefined;
 
-    this.h323Leg = await session.createEndpointFor({ host: remote.host, port: remote.port, codec: sipCodec as 'PCMA' });
+    this.h323Leg = await session.createEndpointFor({ host: remote.host, port: remote.port, codec: sipCodec as 'PCMA', ...(callerVideo ? { video: callerVideo } : {}) });
     if (this.done) return;
-    this.call.setLocalMedia({ rtp: this.h323Leg.local });
 
     const ep = await this.d.media.server().createEndpoint({ codecs: [sipCodec] });
     await session.adoptEndpoint(ep, 'sip'); // throws SessionReleasedError (and frees ep) if released meanwhile
     if (this.done) return;
+    // Video only when FreeSWITCH took it on both legs in the caller's codec (it relays, never
+    // transcodes): then our fastStart answer accepts it at FreeSWITCH's H.323-leg video port and
+    // the INVITE carries FreeSWITCH's video offer. Otherwise the caller's video proposals go
+    // unaccepted and the INVITE offers no video (refused with port 0).
+    const sipOffer = ep.local.sdp ?? '';
+    const sipVideoOk = callerVideo !== undefined && sdpVideoAddress(sipOffer) !== undefined && sipVideoCodecs(sipOffer).includes(callerVideo.codec);
+    const h323Video = sipVideoOk ? this.h323Leg.localVideo : undefined;
+    this.call.setLocalMedia({ rtp: this.h323Leg.local, ...(h323Video ? { video: h323Video } : {}) }, h323Video && callerVideo ? [callerVideo.codec] : []);
+    if (callerVideo && !h323Video) this.d.log.debug('h323->sip: video dropped', { alias: this.alias, codec: callerVideo.codec });
+    const localSdp = h323Video || sipVideoCodecs(sipOffer).length === 0 ? sipOffer : refuseVideo(sipOffer);
 
     const from = this.call.callingNumber ?? this.d.defaultCaller ?? 'h323';
     this.timer = setTimeout(() => this.onNoAnswer(), this.d.noAnswerMs ?? 60_000);
@@ -164,7 +189,7 @@ export class H323ToSipCall {
         cbs: { cbRequest: (err: unknown, req?: SrfRequest) => void; cbProvisional: (res: SrfResponse) => void },
       ) => Promise<SrfDialog>;
       dialog = await createUAC.call(this.d.srf, target, {
-        localSdp: ep.local.sdp,
+        localSdp,
         headers: { From: `<sip:${from}@localhost>`, 'X-H323-Call-Id': this.call.callId },
       }, {
         // srf 5 calls cbRequest(err, req) (its typing says (req))
@@ -173,7 +198,12 @@ export class H323ToSipCall {
           if (this.done) this.cancelInvite();
         },
         cbProvisional: (res) => {
-          if (!this.done && (res.status === 180 || res.status === 183)) this.call.ring();
+          if (this.done) return;
+          const sdp = res.status === 183 && typeof res.body === 'string' && /^m=audio /m.test(res.body) ? res.body : undefined;
+          if (sdp && this.earlySdp === undefined) {
+            this.earlySdp = sdp;
+            this.earlyChain = this.earlyChain.then(() => this.startEarlyMedia(ep, sdp));
+          } else if (res.status === 180 || res.status === 183) this.call.ring();
         },
       });
     } catch (e) {
@@ -198,16 +228,37 @@ export class H323ToSipCall {
       this.dialog = undefined; // the expert sent BYE: nothing to send on this side
       this.finish('answered', 16, 'SIP BYE');
     });
-    await ep.modify(dialog.remote.sdp);
+    await this.earlyChain;
+    if (this.done) return;
+    // Without 100rel the 200's SDP is the answer; FreeSWITCH already has it when it matches the 183's.
+    if (!this.bridged || normaliseSdp(dialog.remote.sdp) !== normaliseSdp(this.earlySdp)) await ep.modify(dialog.remote.sdp);
     if (this.done) return;
     // Relay digits from before the bridge is in place, so none is lost in between.
     relayDtmf(ep, this.call, this.d.log);
-    await session.bridge(this.h323Leg.endpoint, ep);
+    if (!this.bridged) await session.bridge(this.h323Leg.endpoint, ep);
     if (this.done) return;
     this.call.answer();
     this.outcomeValue = 'answered';
     this.m.setup.observe(((this.d.now ?? Date.now)() - this.started) / 1000);
     this.d.log.info('h323->sip call connected', { alias, target, codec });
+  }
+
+  /**
+   * The expert's 183 with SDP: FreeSWITCH's SIP leg gets that SDP, both legs are bridged and the
+   * H.323 caller gets Progress (with our fastStart answer if not sent yet), so the announcement or
+   * ringback reaches it before Connect. Best effort: on failure the call is answered as before.
+   */
+  private async startEarlyMedia(ep: Endpoint, sdp: string): Promise<void> {
+    if (this.done || this.dialog || !this.session || !this.h323Leg) return;
+    try {
+      await ep.modify(sdp);
+      if (this.done) return;
+      await this.session.bridge(this.h323Leg.endpoint, ep);
+      this.bridged = true;
+      if (!this.done) this.call.progress();
+    } catch (e) {
+      this.d.log.debug('h323->sip: no early media', { alias: this.alias, error: (e as Error).message });
+    }
   }
 
   private onH323Media(mi: MediaInfo): void {
@@ -258,6 +309,10 @@ export class H323ToSipCall {
     const released = s ? s.release(`h323-sip:${outcome}`) : Promise.resolve();
     released.then(() => this.resolveFinished(outcome), () => this.resolveFinished(outcome));
   }
+}
+
+function normaliseSdp(sdp: string | undefined): string {
+  return (sdp ?? '').replace(/\r\n/g, '\n').trim();
 }
 
 function destroyDialog(d: SrfDialog, cause: number): void {

@@ -3,8 +3,10 @@
  * the media path.
  *
  *   media session -> H.323-side FreeSWITCH endpoint (its RTP address goes into the fastStart OLCs)
- *   -> Setup (codecs = caller's offer x G.711/G.729) -> Alerting: 180 -> Connect: connectCaller
- *   (200 OK with FreeSWITCH's SDP) + bridge; the fastStart/OLC answer re-points the H.323 endpoint.
+ *   -> Setup (codecs = caller's offer x G.711/G.729) -> Alerting: 180. The fastStart/OLC answer
+ *   re-points the H.323 endpoint; the caller's endpoint is made (not answered) right behind it, or
+ *   at Alerting/Progress. A fastStart/OLC answer before Connect gives early media: 183 with that
+ *   endpoint's SDP, bridged at once. Connect: 200 OK with the same SDP, the bridge alongside.
  *
  * Teardown: SIP BYE -> ReleaseComplete (16); ReleaseComplete -> BYE with Reason; CANCEL ->
  * ReleaseComplete (16) and 487; refusal -> RFC 3398 status + Reason; media server unavailable ->
@@ -13,8 +15,10 @@
 import { relayDtmf } from './dtmf.js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.js';
-import type { MediaSession, H323Leg } from '../media/session.js';
-import type { H323Codec } from '../media/sdp.js';
+import type { MediaSession, H323Leg, CallerLeg } from '../media/session.js';
+import type { Endpoint } from '../../types/drachtio-fsmrf.js';
+import type { H323Codec, H323VideoCodec, RemoteMedia } from '../media/sdp.js';
+import { planSipToH323Video, refuseVideo, sipVideoCodecs } from './video.js';
 import type { SrfDialog, SrfRequest, SrfResponse } from '../../types/drachtio-srf.js';
 import type { DialOptions } from '../h323/call/dialer.js';
 import type { H323Call, MediaInfo, ReleaseInfo } from '../h323/call/call.js';
@@ -58,7 +62,7 @@ export interface SipToH323Deps {
   readonly dial: (o: DialOptions) => H323Call;
   readonly registry: Registry;
   readonly logger?: Logger;
-  /** Setup -> first answer (T303 role); expiry is cause 102 -> 504. Default 10 s. */
+  /** Setup -> first answer (T303 role); expiry is cause 18 (no user responding) -> 408. Default 10 s. */
   readonly setupTimeoutMs?: number;
   /** Setup -> Connect; expiry is cause 19 -> 480. Default 60 s. */
   readonly noAnswerMs?: number;
@@ -110,6 +114,21 @@ export class SipToH323Call {
   private session: MediaSession | undefined;
   private h323: H323Call | undefined;
   private leg: H323Leg | undefined;
+  /**
+   * The caller's FreeSWITCH endpoint, made (not answered) while the H.323 side is reached, so the
+   * 183 and the 200 only send its SDP.
+   */
+  private callerEp: Promise<Endpoint> | undefined;
+  /** Early media: the caller's endpoint once its 183 is sent, undefined when none was sent. */
+  private early: Promise<Endpoint | undefined> | undefined;
+  /** The caller's endpoint bridged to the H.323 leg (started at early media or at Connect). */
+  private bridged: Promise<void> | undefined;
+  /** The video codec FreeSWITCH's H.323 leg was first offered, if any. */
+  private offeredVideo: H323VideoCodec | undefined;
+  /** The offer FreeSWITCH gets for the caller's leg, when it differs from the INVITE's. */
+  private callerSdp: string | undefined;
+  /** What FreeSWITCH's H.323 leg is aimed at (audio, and video once the H.323 side accepted it). */
+  private remote: RemoteMedia = { host: '127.0.0.1', port: 9, codec: 'PCMA' };
   private mediaChain: Promise<void> = Promise.resolve();
   private codecs: AudioCodec[] = [];
   private outcome: SipToH323Outcome | undefined;
@@ -166,9 +185,23 @@ export class SipToH323Call {
 
     // The H.323 leg first: FreeSWITCH's RTP address goes into the fastStart OLCs. Until the far
     // end answers the OLCs, FreeSWITCH points at the discard port of the target.
+    // Video only where both sides share a codec (FreeSWITCH relays video, never transcodes it),
+    // and only if FreeSWITCH accepts the video stream on the H.323 leg.
+    const video = planSipToH323Video(this.opts.offerSdp ?? this.req.body ?? '');
+    if (video.dropped) this.deps.logger?.debug('sip->h323: no video toward H.323', { why: video.dropped });
+    const firstVideo = video.h323[0];
+    const callerOffersVideo = sipVideoCodecs(this.req.body ?? '').length > 0;
+    // No video toward H.323: FreeSWITCH gets the caller's offer with video refused, so the caller's
+    // answer refuses it too (port 0) rather than opening a stream that leads nowhere.
+    if (!firstVideo && callerOffersVideo) this.callerSdp = refuseVideo(this.req.body ?? '');
     let leg: H323Leg;
     try {
-      leg = await session.createEndpointFor({ host: this.target.host, port: 9, codec: codecs[0]! as H323Codec });
+      leg = await session.createEndpointFor({
+        host: this.target.host, port: 9, codec: codecs[0]! as H323Codec,
+        ...(firstVideo ? { video: { host: this.target.host, port: 9, codec: firstVideo } } : {}),
+      });
+      this.remote = { host: this.target.host, port: 9, codec: codecs[0]! as H323Codec };
+      this.offeredVideo = firstVideo;
     } catch (e) {
       this.deps.logger?.warn('sip->h323: no media endpoint', { error: (e as Error).message });
       this.fail(503, 41, 'media-unavailable');
@@ -177,12 +210,14 @@ export class SipToH323Call {
     this.leg = leg;
     if (this.state !== 'setup') return; // cancelled meanwhile; release already running
 
+    const videoAt = video.h323.length > 0 ? leg.localVideo : undefined;
+    if (firstVideo && !videoAt && callerOffersVideo) this.callerSdp = refuseVideo(this.req.body ?? '');
     const call = this.deps.dial({
       ...this.deps.callOptions,
       host: this.target.host,
       port: this.target.port,
-      codecs,
-      media: { rtp: leg.local },
+      codecs: [...codecs, ...(videoAt ? video.h323 : [])],
+      media: { rtp: leg.local, ...(videoAt ? { video: videoAt } : {}) },
       fastStart: true,
       tunnel: true,
       setupTimeoutMs: this.deps.setupTimeoutMs ?? 10_000,
@@ -190,10 +225,15 @@ export class SipToH323Call {
       target: { calledNumber: this.target.calledNumber, ...(this.target.callingNumber ? { callingNumber: this.target.callingNumber } : {}) },
     });
     this.h323 = call;
+    // The caller's FreeSWITCH channel is made once the H.323 side shows it takes the call (not at
+    // CallProceeding, which comes before a busy as well): a refused call costs no caller channel.
     call.on('alerting', () => {
+      this.prepareCaller();
       if (this.state === 'setup' && !this.res.finalResponseSent) this.res.send(180);
     });
+    call.on('progress', () => this.prepareCaller());
     call.on('media', (m) => this.onMedia(m));
+    call.on('video', (v) => this.onVideo(v));
     call.on('connected', () => void this.onConnected());
     call.once('released', (info) => this.onH323Released(info));
   }
@@ -201,33 +241,134 @@ export class SipToH323Call {
   private onMedia(m: MediaInfo): void {
     const leg = this.leg;
     if (!leg || this.state === 'done') return;
+    this.remote = { ...this.remote, host: m.remoteRtp.host, port: m.remoteRtp.port, codec: m.codec as H323Codec };
+    // FreeSWITCH was offered video on this leg: the stream stays in every re-offer, refused when the
+    // H.323 side took none.
+    if (this.offeredVideo && !this.remote.video) this.remote = { ...this.remote, video: { host: m.remoteRtp.host, port: 0, codec: this.offeredVideo } };
+    const remote = this.remote;
     this.mediaChain = this.mediaChain
-      .then(() => leg.updateRemote({ host: m.remoteRtp.host, port: m.remoteRtp.port, codec: m.codec as H323Codec }))
+      .then(() => leg.updateRemote(remote))
       .catch((e: unknown) => {
         this.deps.logger?.warn('sip->h323: re-pointing the H.323 leg failed', { error: (e as Error).message });
       });
+    // FreeSWITCH's H.323 leg is re-pointed before the caller's channel is asked for, so that leg is
+    // never seen aimed at the discard port once the caller's exists (one re-INVITE round trip).
+    this.prepareCaller(this.mediaChain);
+    // Channels open before Connect (fastStart in CallProceeding/Alerting/Progress, or early
+    // H.245): whatever the H.323 side plays (ringback, announcement) goes to the caller now. The
+    // H.323 side's RTP reaches FreeSWITCH whether or not the re-point is done, so neither waits.
+    if (m.early) void this.startEarlyMedia(leg);
+  }
+
+  /** The H.323 side accepted a video channel: FreeSWITCH's H.323 leg sends its video there. */
+  private onVideo(v: MediaInfo): void {
+    const leg = this.leg;
+    if (!leg || this.state === 'done' || (v.codec !== 'H264' && v.codec !== 'H263')) return;
+    this.remote = { ...this.remote, video: { host: v.remoteRtp.host, port: v.remoteRtp.port, codec: v.codec } };
+    const remote = this.remote;
+    // fastStart gives the video answer first and the audio right after: the audio update carries both.
+    if (v.via === 'fastStart') return;
+    this.mediaChain = this.mediaChain
+      .then(() => leg.updateRemote(remote))
+      .catch((e: unknown) => {
+        this.deps.logger?.warn('sip->h323: re-pointing the H.323 video failed', { error: (e as Error).message });
+      });
+  }
+
+  /** FreeSWITCH's endpoint for the caller's offer, made once; a failure surfaces where it is awaited. */
+  private prepareCaller(after: Promise<void> = Promise.resolve()): Promise<Endpoint> {
+    if (this.callerEp) return this.callerEp;
+    const p = after.then(() => {
+      if (!this.session || this.state === 'done') throw new Error('call ended');
+      return this.session.prepareCaller(this.req, this.callerOptions());
+    });
+    p.catch((e: unknown) => this.deps.logger?.debug('sip->h323: no caller endpoint', { error: (e as Error).message }));
+    this.callerEp = p;
+    return p;
+  }
+
+  /**
+   * 183 Session Progress with FreeSWITCH's SDP and the caller's endpoint bridged to the H.323 leg.
+   * Best effort: if it fails the call goes on and is answered as without early media.
+   */
+  private async startEarlyMedia(leg: H323Leg): Promise<void> {
+    if (this.state !== 'setup' || !this.session || this.early || this.res.finalResponseSent) return;
+    const session = this.session;
+    this.early = (async (): Promise<Endpoint | undefined> => {
+      try {
+        const ep = await this.prepareCaller();
+        // Connect meanwhile: the 200 follows at once, a 183 would add nothing.
+        if (this.state !== 'setup') return undefined;
+        session.progress(this.res, ep);
+        return ep;
+      } catch (e) {
+        this.deps.logger?.debug('sip->h323: no early media', { error: (e as Error).message });
+        return undefined;
+      }
+    })();
+    const ep = await this.early;
+    // Ended meanwhile: the session release frees the endpoint.
+    if (!ep || (this.state !== 'setup' && this.state !== 'answering')) return;
+    await this.bridge(ep, leg).catch((e: unknown) => {
+      this.deps.logger?.debug('sip->h323: early media not bridged', { error: (e as Error).message });
+    });
+  }
+
+  /** Bridge once; a failed bridge may be tried again (early media's failure is retried at Connect). */
+  private bridge(ep: Endpoint, leg: H323Leg): Promise<void> {
+    if (!this.bridged) {
+      const p = this.session ? this.session.bridge(ep, leg.endpoint) : Promise.reject(new Error('no media session'));
+      this.bridged = p;
+      p.catch(() => {
+        if (this.bridged === p) this.bridged = undefined;
+      });
+    }
+    return this.bridged;
   }
 
   private async onConnected(): Promise<void> {
     if (this.state !== 'setup' || !this.session || !this.leg) return;
     this.state = 'answering';
+    const session = this.session;
+    const leg = this.leg;
     try {
-      // With a policy-filtered offer, FreeSWITCH answers the caller only with codecs that survived it.
-      const caller = await this.session.connectCaller(this.req, this.res, this.opts.offerSdp !== undefined ? { codecs: this.codecs } : {});
+      // A 183 under way goes out before the 200.
+      const early = this.early ? await this.early : undefined;
+      const ep = early ?? (await this.prepareCaller().catch(() => undefined));
+      if (this.state !== 'answering') return;
+      let caller: CallerLeg;
+      let bridged: Promise<void> | undefined;
+      if (ep) {
+        // The bridge is FreeSWITCH's business and the 200 drachtio's: neither waits for the other.
+        if (this.bridged) await this.bridged.catch(() => undefined);
+        bridged = this.bridge(ep, leg);
+        bridged.catch(() => undefined);
+        caller = await session.answerCaller(this.req, this.res, ep);
+      } else {
+        // No endpoint made ahead (it failed): the old way, whose failure is the 503 below.
+        // With a policy-filtered offer, FreeSWITCH answers the caller only with codecs that survived it.
+        caller = await session.connectCaller(this.req, this.res, this.callerOptions());
+      }
       this.addReasonToBye(caller.dialog);
       if (this.state !== 'answering') return;
       this.state = 'answered';
       this.metrics.setup.observe(Number(process.hrtime.bigint() - this.started) / 1e9);
       this.settle('answered');
-      await this.mediaChain;
       // Relay digits from before the bridge is in place, so none is lost in between.
       if (this.h323) relayDtmf(caller.endpoint, this.h323, this.deps.logger);
-      await this.session.bridge(caller.endpoint, this.leg.endpoint);
+      await (bridged ?? this.bridge(caller.endpoint, leg));
     } catch (e) {
       this.deps.logger?.warn('sip->h323: answering the caller failed', { error: (e as Error).message });
       if (this.state === 'answering') this.fail(503, 41, 'failed');
       else this.teardown(41, 'bridge-failed');
     }
+  }
+
+  private callerOptions(): { codecs?: string[]; remoteSdp?: string } {
+    return {
+      ...(this.opts.offerSdp !== undefined ? { codecs: this.codecs } : {}),
+      ...(this.callerSdp !== undefined ? { remoteSdp: this.callerSdp } : {}),
+    };
   }
 
   private onCancel(): void {

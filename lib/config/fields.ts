@@ -77,6 +77,21 @@ export class FieldReader {
     return n;
   }
 
+  /** A finite number (fractions allowed), e.g. a refill rate of 0.5 tokens per second. */
+  number(field: string, v: unknown, dflt: number, min: number, max: number): number {
+    if (v === undefined) return dflt;
+    const n = typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v.trim()) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n)) {
+      this.fail(field, `expected a number, got ${describe(v)}`);
+      return dflt;
+    }
+    if (n < min || n > max) {
+      this.fail(field, `must be between ${min} and ${max}, got ${n}`);
+      return dflt;
+    }
+    return n;
+  }
+
   bool(field: string, v: unknown, dflt: boolean): boolean {
     if (v === undefined) return dflt;
     if (typeof v === 'boolean') return v;

@@ -9,6 +9,8 @@ import { FieldReader, describe } from './fields.js';
 import { validateH323Config, type H323Config } from '../h323/config.js';
 import { validateMediaConfig, type MediaConfig } from '../media/config.js';
 import type { StateConfig } from '../state/factory.js';
+import { HA_DEFAULTS, type HaConfig } from '../ha/config.js';
+import { readCouncilConfig, type CouncilConfig } from '../council/config.js';
 
 export interface DialPlanRoute {
   /** Request-URI user prefix this route takes ('' matches everything). */
@@ -30,7 +32,15 @@ export interface GatewayConfig {
     /** Upper bound of srf's reconnect backoff. srf's own default is uncapped (see docs/operations.md). */
     retryMaxDelayMs: number;
   };
-  http: { host: string; port: number };
+  http: {
+    host: string;
+    port: number;
+    /**
+     * Bearer token of the admin endpoints (POST /admin/reload); '' = those endpoints are off.
+     * From ADMIN_TOKEN, ADMIN_TOKEN_FILE or http.adminTokenFile, never from the config file itself.
+     */
+    adminToken: string;
+  };
   log: { level: 'error' | 'warn' | 'info' | 'debug' };
   health: {
     /** /health turns 503 when the event loop lagged more than this over the last sample window. */
@@ -52,6 +62,8 @@ export interface GatewayConfig {
     /** HMAC key for call ids/identities in the audit; from AUDIT_ID_KEY, audit.idKeyFile, or a key file kept in dir. */
     idKey: string;
     fsync: boolean;
+    /** Seconds between background re-verifications of the whole audit chain; 0 = off. */
+    verifyIntervalS: number;
   };
   /** The H.323 edge (GnuGk neighbour); absent = SIP only. */
   h323?: H323Config;
@@ -59,6 +71,10 @@ export interface GatewayConfig {
   media?: MediaConfig;
   /** Where quotas, rate limits, replay caches and registrations live: this process, or Redis shared by instances. */
   state: StateConfig;
+  /** Council rooms participants dial into (docs/council.md); absent = none. */
+  council?: CouncilConfig;
+  /** Heartbeats and call records in Redis so a surviving instance ends a dead one's calls (docs/ha.md). */
+  ha?: HaConfig;
   registrar: {
     maxContacts: number;
     minExpiresSec: number;
@@ -95,9 +111,12 @@ export interface PolicySettings {
   lockout: { sourceThreshold: number; userThreshold: number; windowSec: number; lockoutSec: number };
 }
 
-const TOP = ['drachtio', 'http', 'log', 'health', 'shutdown', 'sip', 'dialPlan', 'policy', 'registry', 'audit', 'registrar', 'h323', 'media', 'state'] as const;
+const TOP = ['drachtio', 'http', 'log', 'health', 'shutdown', 'sip', 'dialPlan', 'policy', 'registry', 'audit', 'registrar', 'h323', 'media', 'state', 'council', 'ha'] as const;
 const ROLES = ['guardian', 'expert', 'operator', 'moderator'] as const;
 const ALGS = ['SHA-256', 'MD5'] as const;
+
+/** Shortest admin bearer token accepted (e.g. `openssl rand -hex 32` gives 64). */
+export const MIN_ADMIN_TOKEN = 24;
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -112,12 +131,12 @@ export function loadConfig(opts: { file?: string; env?: Env; readFile?: (p: stri
     try {
       text = read(file);
     } catch (err) {
-      throw new ConfigError([{ field: 'GATEWAY_CONFIG', problem: `cannot read ${file}: ${(err as Error).message}` }]);
+      throw new ConfigError([{ field: 'GATEWAY_CONFIG', problem: `cannot read ${file}: ${(err as Error).message}` }], true);
     }
     try {
       raw = JSON.parse(text);
     } catch (err) {
-      throw new ConfigError([{ field: file, problem: `not valid JSON: ${(err as Error).message}` }]);
+      throw new ConfigError([{ field: file, problem: `not valid JSON: ${(err as Error).message}` }], true);
     }
   }
   return validateConfig(raw, env, read);
@@ -148,10 +167,23 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
   if (!secret) r.fail('DRACHTIO_SECRET', 'no drachtio secret: set DRACHTIO_SECRET, DRACHTIO_SECRET_FILE or drachtio.secretFile');
 
   const h = r.object('http', root.http);
-  r.noUnknownKeys('http', h, ['host', 'port']);
+  r.noUnknownKeys('http', h, ['host', 'port', 'adminTokenFile', 'adminToken']);
+  if (h.adminToken !== undefined) r.fail('http.adminToken', 'secrets are not read from the config file; set ADMIN_TOKEN, ADMIN_TOKEN_FILE or http.adminTokenFile');
+  const adminTokenFile = r.optionalString('ADMIN_TOKEN_FILE', env.ADMIN_TOKEN_FILE) ?? r.optionalString('http.adminTokenFile', h.adminTokenFile);
+  let adminToken = env.ADMIN_TOKEN ?? '';
+  if (!adminToken && adminTokenFile) {
+    try {
+      adminToken = read(adminTokenFile).trim();
+    } catch (err) {
+      r.fail(env.ADMIN_TOKEN_FILE ? 'ADMIN_TOKEN_FILE' : 'http.adminTokenFile', `cannot read ${adminTokenFile}: ${(err as Error).message}`);
+    }
+  }
+  // A short token is guessable over the network; there is no lockout on the ops port.
+  if (adminToken && adminToken.length < MIN_ADMIN_TOKEN) r.fail(env.ADMIN_TOKEN ? 'ADMIN_TOKEN' : 'http.adminTokenFile', `the admin token must be at least ${MIN_ADMIN_TOKEN} characters`);
   const http = {
     host: r.string('http.host', h.host, '0.0.0.0', { nonEmpty: true }),
     port: r.int('HTTP_PORT', env.HTTP_PORT, r.int('http.port', h.port, 8080, 0, 65535), 0, 65535),
+    adminToken,
   };
 
   const l = r.object('log', root.log);
@@ -232,11 +264,11 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
     forwardHeaders: strings('policy.forwardHeaders', p.forwardHeaders, ['Subject', 'Priority', 'X-Council-Escalation'], (x) => /^[A-Za-z0-9-]+$/.test(x), 'a header name'),
     rates: {
       invitePerSourceBurst: r.int('policy.rates.invitePerSourceBurst', rates.invitePerSourceBurst, 20, 1, 1_000_000),
-      invitePerSourcePerSec: r.int('policy.rates.invitePerSourcePerSec', rates.invitePerSourcePerSec, 2, 1, 1_000_000),
+      invitePerSourcePerSec: r.number('policy.rates.invitePerSourcePerSec', rates.invitePerSourcePerSec, 2, 0.001, 1_000_000),
       registerPerSourceBurst: r.int('policy.rates.registerPerSourceBurst', rates.registerPerSourceBurst, 20, 1, 1_000_000),
-      registerPerSourcePerSec: r.int('policy.rates.registerPerSourcePerSec', rates.registerPerSourcePerSec, 1, 1, 1_000_000),
+      registerPerSourcePerSec: r.number('policy.rates.registerPerSourcePerSec', rates.registerPerSourcePerSec, 1, 0.001, 1_000_000),
       invitePerIdentityBurst: r.int('policy.rates.invitePerIdentityBurst', rates.invitePerIdentityBurst, 10, 1, 1_000_000),
-      invitePerIdentityPerSec: r.int('policy.rates.invitePerIdentityPerSec', rates.invitePerIdentityPerSec, 1, 1, 1_000_000),
+      invitePerIdentityPerSec: r.number('policy.rates.invitePerIdentityPerSec', rates.invitePerIdentityPerSec, 1, 0.001, 1_000_000),
     },
     lockout: {
       sourceThreshold: r.int('policy.lockout.sourceThreshold', lock.sourceThreshold, 10, 1, 1_000_000),
@@ -253,7 +285,7 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
   if (enabled && !registryFile) r.fail('registry.file', 'required while policy.enabled (the people and keys allowed in)');
 
   const au = r.object('audit', root.audit);
-  r.noUnknownKeys('audit', au, ['dir', 'idKeyFile', 'fsync']);
+  r.noUnknownKeys('audit', au, ['dir', 'idKeyFile', 'fsync', 'verifyIntervalS']);
   const auditDir = r.string('AUDIT_DIR', env.AUDIT_DIR, r.string('audit.dir', au.dir, ''));
   if (enabled && !auditDir) r.fail('audit.dir', 'required while policy.enabled (every decision is written there)');
   const idKeyFile = r.optionalString('audit.idKeyFile', au.idKeyFile);
@@ -320,6 +352,14 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
     if (root.h323 === undefined) r.fail(`dialPlan[${i}].h323Target`, 'H.323 routes need the h323 section');
   });
 
+  const council = readCouncilConfig(r, root.council, env);
+  if (council) {
+    if (root.media === undefined) r.fail('council', 'council rooms need the media section (FreeSWITCH runs the conference)');
+    council.rooms.forEach((room, i) => {
+      if (room.h323Aliases.length && root.h323 === undefined) r.fail(`council.rooms[${i}].h323Aliases`, 'H.323 aliases need the h323 section');
+    });
+  }
+
   const st = r.object('state', root.state);
   r.noUnknownKeys('state', st, ['backend', 'keyPrefix', 'onUnavailable', 'commandTimeoutMs']);
   const backend = r.oneOf('STATE_BACKEND', env.STATE_BACKEND, r.oneOf('state.backend', st.backend, 'memory', ['memory', 'redis'] as const), ['memory', 'redis'] as const);
@@ -337,6 +377,25 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
     };
   }
 
+  let ha: HaConfig | undefined;
+  if (root.ha !== undefined) {
+    const o = r.object('ha', root.ha);
+    r.noUnknownKeys('ha', o, ['instanceId', 'heartbeatMs', 'ttlMs', 'pollMs', 'claimTtlMs', 'byeTimeoutMs']);
+    if (backend !== 'redis') r.fail('ha', 'needs state.backend redis (the instances share heartbeats and call records there)');
+    const instanceId = r.string('HA_INSTANCE_ID', env.HA_INSTANCE_ID, r.string('ha.instanceId', o.instanceId, ''));
+    if (instanceId && !/^[A-Za-z0-9._-]{1,64}$/.test(instanceId)) r.fail(env.HA_INSTANCE_ID ? 'HA_INSTANCE_ID' : 'ha.instanceId', 'may hold only letters, digits and . _ - (at most 64)');
+    ha = {
+      instanceId,
+      heartbeatMs: r.int('ha.heartbeatMs', o.heartbeatMs, HA_DEFAULTS.heartbeatMs, 20, 10_000),
+      ttlMs: r.int('ha.ttlMs', o.ttlMs, HA_DEFAULTS.ttlMs, 100, 60_000),
+      pollMs: r.int('ha.pollMs', o.pollMs, HA_DEFAULTS.pollMs, 20, 10_000),
+      claimTtlMs: r.int('ha.claimTtlMs', o.claimTtlMs, HA_DEFAULTS.claimTtlMs, 1000, 600_000),
+      byeTimeoutMs: r.int('ha.byeTimeoutMs', o.byeTimeoutMs, HA_DEFAULTS.byeTimeoutMs, 100, 60_000),
+    };
+    // One missed beat must not look like a death: the TTL has to cover at least two beats.
+    if (ha.ttlMs < 2 * ha.heartbeatMs) r.fail('ha.ttlMs', `must be at least twice ha.heartbeatMs (${2 * ha.heartbeatMs})`);
+  }
+
   const cfg: GatewayConfig = {
     drachtio: { host, port, secret, retryMaxDelayMs },
     http,
@@ -347,11 +406,18 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
     dialPlan,
     policy,
     registry: { file: registryFile },
-    audit: { dir: auditDir, idKey, fsync: r.bool('audit.fsync', au.fsync, true) },
+    audit: {
+      dir: auditDir,
+      idKey,
+      fsync: r.bool('audit.fsync', au.fsync, true),
+      verifyIntervalS: r.int('audit.verifyIntervalS', au.verifyIntervalS, 300, 0, 86_400),
+    },
     registrar,
     ...(h323 ? { h323 } : {}),
     ...(media ? { media } : {}),
     state,
+    ...(council ? { council } : {}),
+    ...(ha ? { ha } : {}),
   };
   if (r.problems.length) throw new ConfigError(r.problems);
   return cfg;
@@ -362,9 +428,11 @@ export function redactConfig(cfg: GatewayConfig): GatewayConfig {
   return {
     ...cfg,
     drachtio: { ...cfg.drachtio, secret: '***' },
+    http: { ...cfg.http, adminToken: cfg.http.adminToken ? '***' : '' },
     policy: { ...cfg.policy, nonceSecret: cfg.policy.nonceSecret ? '***' : '' },
     audit: { ...cfg.audit, idKey: cfg.audit.idKey ? '***' : '' },
     ...(cfg.media ? { media: { ...cfg.media, esl: { ...cfg.media.esl, secret: '***' } } } : {}),
     state: cfg.state.backend === 'redis' ? { ...cfg.state, url: cfg.state.url.replace(/\/\/[^@/]*@/, '//***@') } : cfg.state,
+    ...(cfg.council?.admin ? { council: { ...cfg.council, admin: { ...cfg.council.admin, token: '***' } } } : {}),
   };
 }

@@ -111,6 +111,14 @@ export class Council extends EventEmitter<CouncilEvents> {
     this.drop(memberId);
   }
 
+  /**
+   * The member's leg was hung up by its own session (fsmrf emits 'destroy' only when FreeSWITCH
+   * ends a leg, not when we destroy it): free its place without asking FreeSWITCH.
+   */
+  forget(memberId: number): void {
+    this.drop(memberId);
+  }
+
   async mute(memberId: number): Promise<void> {
     await this.memberCmd('mute', memberId);
     const m = this.members.get(memberId);

@@ -3,11 +3,27 @@ import { isIPv6 } from 'node:net';
 
 export type H323Codec = 'PCMU' | 'PCMA' | 'G722' | 'G729';
 
+export type H323VideoCodec = 'H264' | 'H263';
+
+export interface RemoteVideo {
+  host: string;
+  port: number;
+  codec: H323VideoCodec;
+}
+
 export interface RemoteMedia {
   host: string;
   port: number;
   codec: H323Codec;
+  /** The H.323 side's video (FreeSWITCH relays it, never transcodes: same codec on both legs); port 0 = refused. */
+  video?: RemoteVideo;
 }
+
+/** H.264 takes a dynamic payload type; H.263 has the static 34 (RFC 3551). */
+const VIDEO_PT: Record<H323VideoCodec, { pt: number; rtpmap: string; fmtp?: string }> = {
+  H264: { pt: 96, rtpmap: 'H264/90000', fmtp: 'packetization-mode=1' },
+  H263: { pt: 34, rtpmap: 'H263/90000' },
+};
 
 const PT: Record<H323Codec, { pt: number; rtpmap: string }> = {
   PCMU: { pt: 0, rtpmap: 'PCMU/8000' },
@@ -29,6 +45,48 @@ export function remoteOffer(remote: RemoteMedia, version = 1): string {
     `m=audio ${remote.port} RTP/AVP ${c.pt} ${TELEPHONE_EVENT_PT}`,
     `a=rtpmap:${c.pt} ${c.rtpmap}`, `a=rtpmap:${TELEPHONE_EVENT_PT} telephone-event/8000`, `a=fmtp:${TELEPHONE_EVENT_PT} 0-15`,
     ...(remote.codec === 'G729' ? ['a=fmtp:18 annexb=no'] : []),
-    'a=ptime:20', 'a=sendrecv', '',
+    'a=ptime:20', 'a=sendrecv',
+    ...(remote.video ? videoLines(remote.video) : []),
+    '',
   ].join('\r\n');
+}
+
+function videoLines(v: RemoteVideo): string[] {
+  const c = VIDEO_PT[v.codec];
+  if (!c) throw new Error(`unsupported video codec ${String(v.codec)}`);
+  if (!Number.isInteger(v.port) || v.port < 0 || v.port > 65535) throw new Error('remote video port out of range');
+  // Port 0: the stream stays in the offer, refused (RFC 3264 8.2: m-lines are never removed in a re-offer).
+  if (v.port === 0) return [`m=video 0 RTP/AVP ${c.pt}`, `a=rtpmap:${c.pt} ${c.rtpmap}`];
+  const vfam = isIPv6(v.host) ? 'IP6' : 'IP4';
+  return [
+    // media-level c= (the video may come from another address than the audio)
+    `m=video ${v.port} RTP/AVP ${c.pt}`, `c=IN ${vfam} ${v.host}`,
+    `a=rtpmap:${c.pt} ${c.rtpmap}`, ...(c.fmtp ? [`a=fmtp:${c.pt} ${c.fmtp}`] : []), 'a=sendrecv',
+  ];
+}
+
+/** Where an SDP (FreeSWITCH's) receives video: the first m=video with a port, else undefined. */
+export function sdpVideoAddress(sdp: string | undefined): { host: string; port: number } | undefined {
+  if (!sdp) return undefined;
+  let session: string | undefined;
+  let inVideo = false;
+  let port = 0;
+  let host: string | undefined;
+  for (const raw of sdp.split(/\r?\n/)) {
+    const l = raw.trim();
+    if (l.startsWith('m=')) {
+      if (inVideo) break;
+      const m = /^m=video (\d+) /.exec(l);
+      inVideo = m !== null && Number(m[1]) > 0;
+      if (inVideo) port = Number(m![1]);
+      continue;
+    }
+    const c = /^c=IN IP[46] (\S+)/.exec(l);
+    if (c) {
+      if (inVideo) host = c[1];
+      else if (port === 0) session ??= c[1];
+    }
+  }
+  const h = host ?? session;
+  return inVideo && h && port > 0 && port <= 65535 ? { host: h, port } : undefined;
 }

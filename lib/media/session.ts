@@ -7,10 +7,10 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Endpoint, MediaServer } from '../../types/drachtio-fsmrf.js';
-import type { SrfDialog, SrfRequest, SrfResponse } from '../../types/drachtio-srf.js';
+import type { GatewaySrf, SrfDialog, SrfRequest, SrfResponse } from '../../types/drachtio-srf.js';
 import { SessionReleasedError } from './errors.js';
 import type { LegType } from './metrics.js';
-import { remoteOffer, type RemoteMedia } from './sdp.js';
+import { remoteOffer, sdpVideoAddress, type RemoteMedia } from './sdp.js';
 
 /** What a session needs from its controller. */
 export interface SessionHost {
@@ -28,6 +28,8 @@ export interface H323Leg {
   endpoint: Endpoint;
   /** FreeSWITCH's RTP address for this leg: put it in the fastStart OLCs. */
   readonly local: { host: string; port: number };
+  /** FreeSWITCH's video RTP address, when it accepted the video stream offered to this leg. */
+  readonly localVideo?: { host: string; port: number };
   /** Re-point FreeSWITCH at the far end's RTP address/codec (re-INVITE to FreeSWITCH). */
   updateRemote(remote: RemoteMedia): Promise<void>;
 }
@@ -43,6 +45,8 @@ export class MediaSession extends EventEmitter<SessionEvents> {
   private readonly endpoints = new Map<Endpoint, LegType>();
   private readonly destroyedEps = new WeakSet<Endpoint>();
   private readonly dialogs = new Set<SrfDialog>();
+  /** The jitter buffer of an endpoint adopted without waiting for it (see adoptInBackground()). */
+  private readonly settling = new WeakMap<Endpoint, Promise<void>>();
   private readonly endedDialogs = new WeakSet<SrfDialog>();
   private releasing: Promise<void> | undefined;
   private reason: string | undefined;
@@ -65,11 +69,59 @@ export class MediaSession extends EventEmitter<SessionEvents> {
   }
 
   /** Answer the SIP caller with FreeSWITCH's SDP. */
-  async connectCaller(req: SrfRequest, res: SrfResponse, opts: { codecs?: string[] } = {}): Promise<CallerLeg> {
+  async connectCaller(req: SrfRequest, res: SrfResponse, opts: { codecs?: string[]; remoteSdp?: string } = {}): Promise<CallerLeg> {
     this.assertOpen();
-    const { endpoint, dialog } = await this.ms.connectCaller(req, res, opts.codecs ? { codecs: opts.codecs } : {});
+    const { endpoint, dialog } = await this.ms.connectCaller(req, res, {
+      ...(opts.codecs ? { codecs: opts.codecs } : {}),
+      ...(opts.remoteSdp ? { remoteSdp: opts.remoteSdp } : {}),
+    });
     this.trackDialog(dialog);
     await this.adoptEndpoint(endpoint, 'sip');
+    return { endpoint, dialog };
+  }
+
+  /**
+   * Early media toward the SIP caller: a FreeSWITCH endpoint for the caller's offer and a
+   * 183 Session Progress carrying FreeSWITCH's SDP (RFC 3960 gateway model). The dialog is made by
+   * answerCaller() once the far end answers; until then a final error response or CANCEL ends
+   * it, and release() frees the endpoint.
+   */
+  async earlyCaller(req: SrfRequest, res: SrfResponse, opts: { codecs?: string[]; remoteSdp?: string } = {}): Promise<Endpoint> {
+    const endpoint = await this.prepareCaller(req, opts);
+    this.progress(res, endpoint);
+    return endpoint;
+  }
+
+  /**
+   * FreeSWITCH's endpoint for the caller's offer, without answering the caller: made while the
+   * far side is still being reached, so progress()/answerCaller() later cost no FreeSWITCH
+   * round trip. release() frees it if the call never gets that far.
+   */
+  async prepareCaller(req: SrfRequest, opts: { codecs?: string[]; remoteSdp?: string } = {}): Promise<Endpoint> {
+    this.assertOpen();
+    const endpoint = await this.ms.createEndpoint({ remoteSdp: opts.remoteSdp ?? req.body, ...(opts.codecs ? { codecs: opts.codecs } : {}) });
+    await this.adoptInBackground(endpoint, 'sip');
+    return endpoint;
+  }
+
+  /** 183 Session Progress carrying the endpoint's SDP (early media, RFC 3960 gateway model). */
+  progress(res: SrfResponse, endpoint: Endpoint): void {
+    this.assertOpen();
+    if (res.finalResponseSent) throw new SessionReleasedError('caller already answered');
+    res.send(183, { body: endpoint.local.sdp ?? '', headers: { 'Content-Type': 'application/sdp' } });
+  }
+
+  /** 200 OK to the caller with the early endpoint's SDP: the dialog (tracked like connectCaller's). */
+  async answerCaller(req: SrfRequest, res: SrfResponse, endpoint: Endpoint): Promise<CallerLeg> {
+    this.assertOpen();
+    // fsmrf's own connectCaller() answers through the MediaServer's srf in the same way.
+    const srf = (this.ms as unknown as { srf: GatewaySrf }).srf;
+    const dialog = await srf.createUAS(req, res, { localSdp: endpoint.local.sdp ?? '' });
+    this.trackDialog(dialog);
+    if (this.released) {
+      await this.release(this.reason ?? 'released');
+      throw new SessionReleasedError(this.reason ?? 'released');
+    }
     return { endpoint, dialog };
   }
 
@@ -78,21 +130,27 @@ export class MediaSession extends EventEmitter<SessionEvents> {
     this.assertOpen();
     let version = 1;
     const endpoint = await this.ms.createEndpoint({ remoteSdp: remoteOffer(remote, version), codecs: [remote.codec] });
-    await this.adoptEndpoint(endpoint, 'h323');
+    await this.adoptInBackground(endpoint, 'h323');
     const local = { host: endpoint.local.mediaIp ?? '', port: Number(endpoint.local.mediaPort ?? 0) };
+    const localVideo = remote.video ? sdpVideoAddress(endpoint.local.sdp) : undefined;
     return {
       endpoint,
       local,
+      ...(localVideo ? { localVideo } : {}),
       updateRemote: async (r: RemoteMedia): Promise<void> => {
         this.assertOpen();
         version += 1;
-        await endpoint.modify(remoteOffer(r, version));
+        const sdp = remoteOffer(r, version);
+        await this.settled(endpoint);
+        await endpoint.modify(sdp);
       },
     };
   }
 
   /** Bridge two of this session's endpoints (uuid_bridge). */
   async bridge(a: Endpoint, b: Endpoint): Promise<void> {
+    this.assertOpen();
+    await Promise.all([this.settled(a), this.settled(b)]);
     this.assertOpen();
     await a.bridge(b);
   }
@@ -102,6 +160,16 @@ export class MediaSession extends EventEmitter<SessionEvents> {
    * Applies the jitter buffer.
    */
   async adoptEndpoint(ep: Endpoint, leg: LegType): Promise<void> {
+    await this.adoptInBackground(ep, leg);
+    await this.settled(ep);
+  }
+
+  /**
+   * adoptEndpoint() that does not hold its caller up for the jitter buffer (an ESL round trip):
+   * signalling toward the caller or the H.323 side may go on meanwhile, while FreeSWITCH-side
+   * operations on the endpoint (bridge, re-point) wait for it, in the same order as before.
+   */
+  private async adoptInBackground(ep: Endpoint, leg: LegType): Promise<void> {
     this.endpoints.set(ep, leg);
     this.remember(ep.uuid, leg);
     ep.on('destroy', () => {
@@ -109,11 +177,20 @@ export class MediaSession extends EventEmitter<SessionEvents> {
       void this.release(`${leg}-leg-ended`);
     });
     if (this.released) {
-      await this.release(this.reason ?? 'released');
+      // The release may have started before this endpoint existed: it would not free it.
+      await Promise.all([this.release(this.reason ?? 'released'), this.destroyEndpoint(ep)]);
       throw new SessionReleasedError(this.reason ?? 'released');
     }
     const jb = this.host.jitterBufferMsec;
-    if (jb) await ep.execute('jitterbuffer', jb);
+    if (!jb) return;
+    const p = ep.execute('jitterbuffer', jb).then(() => undefined);
+    p.catch(() => undefined); // surfaces through settled()
+    this.settling.set(ep, p);
+  }
+
+  /** Resolves once the endpoint's jitter buffer is applied; rejects if that failed. */
+  private settled(ep: Endpoint): Promise<void> {
+    return this.settling.get(ep) ?? Promise.resolve();
   }
 
   /** Track a SIP dialog (caller or callee) so release() sends its BYE. */

@@ -4,7 +4,7 @@
  * An INVITE without an offer (late offer) passes: the offer then comes in the 200/ACK exchange,
  * which the B2BUA must filter the same way (see docs/security.md).
  */
-import { filterSdp, DEFAULT_ALLOWED_CODECS } from '../sdp/filter.js';
+import { allowSetOf, filterSdp } from '../sdp/filter.js';
 import { admit, reject, type ChainState, type Decision, type Gate, type PolicyRequest } from './types.js';
 
 export interface CodecGateConfig {
@@ -28,13 +28,15 @@ export class CodecGate implements Gate {
   readonly name = 'codec';
   readonly methods: readonly string[] = ['INVITE', 'UPDATE'];
   private readonly agent: string;
+  private readonly allowSet: ReadonlySet<string>;
   constructor(private readonly cfg: CodecGateConfig = {}) {
     this.agent = cfg.warnAgent ?? 'council-gw';
+    this.allowSet = allowSetOf(cfg.allow);
   }
 
   decide(req: PolicyRequest, state: ChainState): Decision {
     if (!req.body || !hasSdp(req)) return admit('no-offer');
-    const res = filterSdp(req.body, { allow: this.cfg.allow ?? DEFAULT_ALLOWED_CODECS, maxBytes: this.cfg.maxSdpBytes });
+    const res = filterSdp(req.body, { allowSet: this.allowSet, maxBytes: this.cfg.maxSdpBytes });
     if (!res.ok) {
       if (res.malformed) {
         return reject(400, 'Bad Request', 'malformed-sdp', { Warning: `399 ${this.agent} "${warningText(`Malformed SDP: ${res.reason}`)}"` });

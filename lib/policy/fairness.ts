@@ -6,7 +6,7 @@
  * fit is the call refused - 488 when it could never fit, 503 + Retry-After when it would fit
  * once the caller's other calls end.
  */
-import { parseSdp } from '../sdp/parse.js';
+import { scanSdp } from '../sdp/scan.js';
 import { estimateSdp } from '../sdp/bandwidth.js';
 import { capBandwidth, dropMedia } from '../sdp/edit.js';
 import type { CallLedger } from '../state/types.js';
@@ -21,6 +21,8 @@ export interface FairnessConfig {
   warnAgent?: string;
 }
 
+const warning = (agent: string, text: string): { Warning: string } => ({ Warning: `370 ${agent} "${text}"` });
+
 export class FairnessGate implements Gate {
   readonly name = 'fairness';
   readonly methods: readonly string[] = ['INVITE'];
@@ -34,9 +36,9 @@ export class FairnessGate implements Gate {
     if (!sdp) {
       const text = state.mutations.sdp ?? (hasSdp(req) ? req.body : '');
       if (!text) return admit('no-offer');
-      const parsed = parseSdp(text);
+      const parsed = scanSdp(text);
       if (!parsed.ok) return reject(400, 'Bad Request', 'malformed-sdp');
-      sdp = parsed.sdp;
+      sdp = parsed.offer;
     }
     const owner = state.entry?.id ?? `src:${req.source.address}`;
     const limit = state.entry?.limits.maxBandwidthBps ?? this.cfg.defaultLimitBps ?? 3_000_000;
@@ -44,17 +46,16 @@ export class FairnessGate implements Gate {
     const budget = limit - usage.bps;
     const est = estimateSdp(sdp);
     const agent = this.cfg.warnAgent ?? 'council-gw';
-    const warn = (t: string) => ({ Warning: `370 ${agent} "${t}"` });
 
     let note = 'ok';
     let bps = est.totalBps;
     if (bps > budget) {
       const audioBps = est.media.filter((m) => m.kind === 'audio').reduce((a, m) => a + m.bps, 0);
       if (audioBps > budget) {
-        if (audioBps > limit) return reject(488, 'Not Acceptable Here', 'bandwidth-exceeds-limit', warn('Insufficient bandwidth'));
+        if (audioBps > limit) return reject(488, 'Not Acceptable Here', 'bandwidth-exceeds-limit', warning(agent, 'Insufficient bandwidth'));
         return reject(503, 'Service Unavailable', 'bandwidth-quota', {
           'Retry-After': String(this.cfg.retryAfterSec ?? 60),
-          ...warn('Bandwidth quota in use by other calls'),
+          ...warning(agent, 'Bandwidth quota in use by other calls'),
         });
       }
       const video = est.media.filter((m) => m.kind === 'video').map((m) => m.index);
@@ -72,12 +73,12 @@ export class FairnessGate implements Gate {
         note = 'video-dropped';
         bps = audioBps;
       }
-      const again = parseSdp(state.mutations.sdp);
-      state.offer = again.ok ? again.sdp : undefined;
+      const again = scanSdp(state.mutations.sdp);
+      state.offer = again.ok ? again.offer : undefined;
     }
     const r = await this.ledger.trySetBandwidth(owner, req.callId, bps, limit);
     if (!r.ok) {
-      return reject(503, 'Service Unavailable', 'bandwidth-quota', { 'Retry-After': String(this.cfg.retryAfterSec ?? 60), ...warn('Bandwidth quota in use by other calls') });
+      return reject(503, 'Service Unavailable', 'bandwidth-quota', { 'Retry-After': String(this.cfg.retryAfterSec ?? 60), ...warning(agent, 'Bandwidth quota in use by other calls') });
     }
     state.reserved = true;
     return admit(note);

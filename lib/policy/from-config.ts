@@ -11,18 +11,63 @@ import type { GatewayConfig } from '../config/gateway-config.js';
 import { ConfigError } from '../config/errors.js';
 import { FileRegistry } from '../registry/store.js';
 import { AuditLog } from '../audit/log.js';
+import { AuditChainMonitor } from '../audit/monitor.js';
 import { DecisionMetrics } from '../audit/metrics.js';
-import { buildPolicyChain, type PolicyStores } from './build.js';
+import { buildPolicyChain, type PolicyConfig, type PolicyStores } from './build.js';
 import type { PolicyChain } from './chain.js';
 import type { Logger } from '../log/logger.js';
 
 export interface RunningPolicy {
-  chain: PolicyChain;
+  /** The chain in force; replaced (not mutated) by reconfigure(), so a decision in flight finishes on the chain it started on. */
+  readonly chain: PolicyChain;
   registry: FileRegistry;
   audit: AuditLog;
+  /** Re-verifies the audit directory every audit.verifyIntervalS (gw_audit_chain_ok). */
+  auditMonitor: AuditChainMonitor;
   stores: PolicyStores;
+  /**
+   * Puts the limits of `next` in force (rates, lockout, identity window, quota, codecs, PII
+   * markers, digest realm/algorithms/nonce lifetime) on a new chain over the SAME stores: token
+   * buckets, lockouts, replay caches, nonce counts and active-call reservations carry over.
+   * Returns the changed fields that only a restart applies (the running values stay).
+   */
+  reconfigure(next: GatewayConfig): string[];
   close(): Promise<void>;
 }
+
+/** What buildPolicyChain takes, from the gateway config. */
+export function policyConfig(cfg: GatewayConfig, nonceSecret: string): PolicyConfig {
+  const p = cfg.policy;
+  return {
+    digest: { realm: p.realm, nonceSecrets: [nonceSecret], algorithms: p.digestAlgorithms, nonceTtlSec: p.nonceTtlSec },
+    identity: { requiredFor: p.identityRequiredFor, windowSec: p.identityWindowSec },
+    pii: { markerHeader: p.escalation.header, markerValues: p.escalation.values, priorityValues: p.escalation.priority },
+    codecs: { allow: p.codecs, warnAgent: cfg.sip.userAgent },
+    fairness: { defaultLimitBps: p.perCallerBps, warnAgent: cfg.sip.userAgent },
+    sourceRates: {
+      INVITE: { capacity: p.rates.invitePerSourceBurst, refillPerSec: p.rates.invitePerSourcePerSec },
+      REGISTER: { capacity: p.rates.registerPerSourceBurst, refillPerSec: p.rates.registerPerSourcePerSec },
+      MESSAGE: { capacity: 30, refillPerSec: 5 },
+    },
+    identityRates: {
+      INVITE: { capacity: p.rates.invitePerIdentityBurst, refillPerSec: p.rates.invitePerIdentityPerSec },
+      REGISTER: { capacity: 10, refillPerSec: 0.5 },
+      MESSAGE: { capacity: 30, refillPerSec: 5 },
+    },
+    lockout: p.lockout,
+  };
+}
+
+/** Fields reconfigure() cannot change in a running process, with how to read each. */
+const RESTART_ONLY: ReadonlyArray<[string, (c: GatewayConfig) => unknown]> = [
+  ['policy.enabled', (c) => c.policy.enabled],
+  ['policy.nonceSecretFile', (c) => c.policy.nonceSecret],
+  ['registry.file', (c) => c.registry.file],
+  ['audit.dir', (c) => c.audit.dir],
+  ['audit.idKeyFile', (c) => c.audit.idKey],
+  ['audit.fsync', (c) => c.audit.fsync],
+  ['audit.verifyIntervalS', (c) => c.audit.verifyIntervalS],
+];
 
 /**
  * The audit id key hashes call ids and identities; it must survive restarts or records of one
@@ -44,32 +89,36 @@ export async function startPolicy(cfg: GatewayConfig, registry: Registry, log: L
   const loaded = await FileRegistry.load(cfg.registry.file);
   if (!loaded.ok) throw new ConfigError(loaded.errors.map((e) => ({ field: `registry.file (${cfg.registry.file})`, problem: e })));
   const audit = await AuditLog.open({ dir: cfg.audit.dir, idKey: auditIdKey(cfg, log), fsync: cfg.audit.fsync, metrics: registry });
+  const auditMonitor = new AuditChainMonitor({ dir: cfg.audit.dir, writtenHead: () => audit.durableHead(), intervalS: cfg.audit.verifyIntervalS, registry });
+  auditMonitor.start();
   let nonceSecret = cfg.policy.nonceSecret;
   if (!nonceSecret) {
     nonceSecret = randomBytes(32).toString('base64url');
     log.warn('no POLICY_NONCE_SECRET: digest nonces are valid on this instance only');
   }
-  const p = cfg.policy;
-  const { chain, stores } = buildPolicyChain(
-    {
-      digest: { realm: p.realm, nonceSecrets: [nonceSecret], algorithms: p.digestAlgorithms, nonceTtlSec: p.nonceTtlSec },
-      identity: { requiredFor: p.identityRequiredFor, windowSec: p.identityWindowSec },
-      pii: { markerHeader: p.escalation.header, markerValues: p.escalation.values, priorityValues: p.escalation.priority },
-      codecs: { allow: p.codecs, warnAgent: cfg.sip.userAgent },
-      fairness: { defaultLimitBps: p.perCallerBps, warnAgent: cfg.sip.userAgent },
-      sourceRates: {
-        INVITE: { capacity: p.rates.invitePerSourceBurst, refillPerSec: p.rates.invitePerSourcePerSec },
-        REGISTER: { capacity: p.rates.registerPerSourceBurst, refillPerSec: p.rates.registerPerSourcePerSec },
-        MESSAGE: { capacity: 30, refillPerSec: 5 },
-      },
-      identityRates: {
-        INVITE: { capacity: p.rates.invitePerIdentityBurst, refillPerSec: p.rates.invitePerIdentityPerSec },
-        REGISTER: { capacity: 10, refillPerSec: 0.5 },
-        MESSAGE: { capacity: 30, refillPerSec: 5 },
-      },
-      lockout: p.lockout,
+  // One metrics object for the process: prom-client refuses a second registration of a name.
+  const metrics = new DecisionMetrics(registry);
+  const first = buildPolicyChain(policyConfig(cfg, nonceSecret), { registry: loaded.registry, audit, metrics, ...(sharedStores ? { stores: sharedStores } : {}) });
+  const stores = first.stores;
+  let chain = first.chain;
+  return {
+    get chain() {
+      return chain;
     },
-    { registry: loaded.registry, audit, metrics: new DecisionMetrics(registry), ...(sharedStores ? { stores: sharedStores } : {}) },
-  );
-  return { chain, registry: loaded.registry, audit, stores, close: () => audit.close() };
+    registry: loaded.registry,
+    audit,
+    auditMonitor,
+    stores,
+    reconfigure(next: GatewayConfig): string[] {
+      // Compared with what the process started on: those values are the ones still running.
+      const restart = RESTART_ONLY.filter(([, get]) => JSON.stringify(get(next)) !== JSON.stringify(get(cfg))).map(([f]) => f);
+      chain = buildPolicyChain(policyConfig(next, nonceSecret), { registry: loaded.registry, audit, metrics, stores }).chain;
+      return restart;
+    },
+    close: async () => {
+      // Stopped first so no run outlives the log and reads a directory its owner may remove next.
+      await auditMonitor.stop();
+      await audit.close();
+    },
+  };
 }

@@ -32,16 +32,33 @@ function tnMatches(claim: string, actual: SipUri | undefined): boolean {
   return d.length > 0 && telDigits(claim) === d;
 }
 
+// The same few URIs come back on every call (the council's Request-URI and To, each caller's
+// From and claims): each distinct text is parsed once. Results are shared, so only read.
+const uriMemo = new Map<string, SipUri | undefined>();
+const URI_MEMO_MAX = 2048;
+/** Longer texts are parsed every time: the memo stays small whatever callers send. */
+const URI_MEMO_LEN = 256;
+
+function sipUriOf(uri: string): SipUri | undefined {
+  if (uri.length > URI_MEMO_LEN) return parseSipUri(uri);
+  let u = uriMemo.get(uri);
+  if (u === undefined && !uriMemo.has(uri)) {
+    u = parseSipUri(uri);
+    if (uriMemo.size >= URI_MEMO_MAX) uriMemo.clear();
+    uriMemo.set(uri, u);
+  }
+  return u;
+}
+
 /** orig must name the From URI; dest must include the To URI or the Request-URI. */
 export function claimsMatch(c: PassportClaims, req: PolicyRequest): boolean {
-  // Each request URI is parsed once, however many claims are compared with it.
-  const from = parseSipUri(parseNameAddr(req.header('From') ?? '')?.uri ?? '');
-  const origOk = (c.orig.uri !== undefined && sameUri(parseSipUri(c.orig.uri), from)) || (c.orig.tn !== undefined && tnMatches(c.orig.tn, from));
+  const from = sipUriOf(parseNameAddr(req.header('From') ?? '')?.uri ?? '');
+  const origOk = (c.orig.uri !== undefined && sameUri(sipUriOf(c.orig.uri), from)) || (c.orig.tn !== undefined && tnMatches(c.orig.tn, from));
   if (!origOk) return false;
-  const targets = [parseSipUri(parseNameAddr(req.header('To') ?? '')?.uri ?? ''), parseSipUri(req.uri)];
+  const targets = [sipUriOf(parseNameAddr(req.header('To') ?? '')?.uri ?? ''), sipUriOf(req.uri)];
   return (
     (c.dest.uri ?? []).some((d) => {
-      const du = parseSipUri(d);
+      const du = sipUriOf(d);
       return targets.some((t) => sameUri(du, t));
     }) || (c.dest.tn ?? []).some((d) => targets.some((t) => tnMatches(d, t)))
   );
@@ -70,33 +87,34 @@ export class IdentityGate implements Gate {
     const value = req.header('Identity');
     const required = state.entry ? this.cfg.requiredFor.includes(state.entry.role) : true;
     if (value === undefined) return required ? reject(428, 'Use Identity Header', 'identity-missing') : admit('identity-not-required');
-    const src = req.source.address;
-    const fail = async (status: number, phrase: string, reason: string): Promise<Decision> => {
-      await this.failures.recordFailure(src, state.claimedUser);
-      return reject(status, phrase, reason);
-    };
     const parsed = parseIdentityHeader(value);
     if (!parsed.ok) {
-      if (parsed.code === 'unsupported-alg') return fail(437, 'Unsupported Credential', 'identity-unsupported-alg');
-      if (parsed.code === 'bad-info') return fail(436, 'Bad Identity Info', 'identity-bad-info');
-      return fail(438, 'Invalid Identity Header', parsed.code === 'bad-claims' ? 'identity-bad-claims' : 'identity-malformed');
+      if (parsed.code === 'unsupported-alg') return this.fail(req, state, 437, 'Unsupported Credential', 'identity-unsupported-alg');
+      if (parsed.code === 'bad-info') return this.fail(req, state, 436, 'Bad Identity Info', 'identity-bad-info');
+      return this.fail(req, state, 438, 'Invalid Identity Header', parsed.code === 'bad-claims' ? 'identity-bad-claims' : 'identity-malformed');
     }
     const id = parsed.value;
     const found = await this.registry.byKeyId(id.kid);
-    if (!found) return fail(436, 'Bad Identity Info', 'identity-unknown-key');
+    if (!found) return this.fail(req, state, 436, 'Bad Identity Info', 'identity-unknown-key');
     if (!this.verifier.verify(found.key.publicKey, id.signingInput, id.signature)) {
-      return fail(438, 'Invalid Identity Header', 'identity-bad-signature');
+      return this.fail(req, state, 438, 'Invalid Identity Header', 'identity-bad-signature');
     }
     const now = this.clock.now();
     const iatMs = id.claims.iat * 1000;
     if (now - iatMs > this.windowMs) return reject(403, 'Stale Date', 'identity-expired');
     if (iatMs - now > this.futureMs) return reject(403, 'Stale Date', 'identity-future-dated');
-    if (!claimsMatch(id.claims, req)) return fail(438, 'Invalid Identity Header', 'identity-claims-mismatch');
+    if (!claimsMatch(id.claims, req)) return this.fail(req, state, 438, 'Invalid Identity Header', 'identity-claims-mismatch');
     // Remember the signature for as long as its iat could still pass the window.
     const firstSeen = await this.seen.addIfAbsent(`sig:${id.signatureB64}`, this.windowMs + this.futureMs + 1000);
-    if (!firstSeen) return fail(438, 'Invalid Identity Header', 'identity-replayed');
+    if (!firstSeen) return this.fail(req, state, 438, 'Invalid Identity Header', 'identity-replayed');
     state.kid = id.kid;
     state.keyEntry = found.entry;
     return admit();
+  }
+
+  /** A refusal that counts towards the source's and the claimed user's lockout. */
+  private async fail(req: PolicyRequest, state: ChainState, status: number, phrase: string, reason: string): Promise<Decision> {
+    await this.failures.recordFailure(req.source.address, state.claimedUser);
+    return reject(status, phrase, reason);
   }
 }

@@ -50,6 +50,21 @@ function b64json(seg: string): unknown {
   }
 }
 
+// A signer's JWS header segment is the same on every call it signs; its JSON is read once.
+// The cached values are only read, never handed out.
+const headerMemo = new Map<string, unknown>();
+const HEADER_MEMO_MAX = 1024;
+
+function headerJson(seg: string): unknown {
+  // Ours are about 60 characters; longer ones are not remembered (the memo stays small).
+  if (seg.length > 256) return b64json(seg);
+  if (headerMemo.has(seg)) return headerMemo.get(seg);
+  const v = b64json(seg);
+  if (headerMemo.size >= HEADER_MEMO_MAX) headerMemo.clear();
+  headerMemo.set(seg, v);
+  return v;
+}
+
 function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -72,7 +87,7 @@ export function parseIdentityHeader(value: string): IdentityParse {
   if (segs.length !== 3 || segs.some((s) => s.length === 0 || !B64U.test(s))) {
     return { ok: false, code: 'malformed', detail: 'not a compact JWS' };
   }
-  const hdr = b64json(segs[0]!);
+  const hdr = headerJson(segs[0]!);
   if (!isObj(hdr)) return { ok: false, code: 'malformed', detail: 'header not JSON' };
   if (hdr.alg !== 'EdDSA' || (params.has('alg') && params.get('alg') !== 'EdDSA')) {
     return { ok: false, code: 'unsupported-alg', detail: `alg ${String(hdr.alg).slice(0, 20)}` };
@@ -89,17 +104,22 @@ export function parseIdentityHeader(value: string): IdentityParse {
   if (!isObj(dest) || (!isStrArr(dest.tn) && !isStrArr(dest.uri))) return { ok: false, code: 'bad-claims', detail: 'dest' };
   const signature = Buffer.from(segs[2]!, 'base64url');
   if (signature.length !== 64) return { ok: false, code: 'malformed', detail: 'signature not 64 bytes' };
+  const origOut: PassportClaims['orig'] = {};
+  if (typeof orig.tn === 'string') origOut.tn = orig.tn;
+  if (typeof orig.uri === 'string') origOut.uri = orig.uri;
+  const destOut: PassportClaims['dest'] = {};
+  if (isStrArr(dest.tn)) destOut.tn = dest.tn;
+  if (isStrArr(dest.uri)) destOut.uri = dest.uri;
+  const out: PassportClaims =
+    typeof claims.origid === 'string' && claims.origid.length <= 64
+      ? { iat, origid: claims.origid, orig: origOut, dest: destOut }
+      : { iat, orig: origOut, dest: destOut };
   return {
     ok: true,
     value: {
       kid: hdr.kid,
       alg: 'EdDSA',
-      claims: {
-        iat,
-        ...(typeof claims.origid === 'string' && claims.origid.length <= 64 ? { origid: claims.origid } : {}),
-        orig: { ...(typeof orig.tn === 'string' ? { tn: orig.tn } : {}), ...(typeof orig.uri === 'string' ? { uri: orig.uri } : {}) },
-        dest: { ...(isStrArr(dest.tn) ? { tn: dest.tn } : {}), ...(isStrArr(dest.uri) ? { uri: dest.uri } : {}) },
-      },
+      claims: out,
       signingInput: Buffer.from(token.slice(0, segs[0]!.length + 1 + segs[1]!.length), 'latin1'),
       signature,
       signatureB64: segs[2]!,

@@ -39,46 +39,49 @@ export function isTextBody(contentType: string | undefined): boolean {
   return t.startsWith('text/') || t === 'message/cpim' || t === 'application/json' || t === 'application/xml';
 }
 
+function addCounts(counts: Record<string, number>, c: Partial<Record<string, number>>): void {
+  for (const [k, v] of Object.entries(c)) counts[k] = (counts[k] ?? 0) + (v ?? 0);
+}
+
 export class PiiGate implements Gate {
   readonly name = 'pii';
   readonly methods: readonly string[];
+  private readonly wanted: ReadonlySet<string>;
+  private readonly marker: string;
   constructor(private readonly cfg: PiiConfig = DEFAULT_PII) {
     this.methods = cfg.methods ?? ['INVITE', 'MESSAGE', 'INFO', 'UPDATE'];
+    this.wanted = new Set(cfg.extraHeaders.map((h) => h.toLowerCase()));
+    this.marker = cfg.markerHeader.toLowerCase();
   }
 
   decide(req: PolicyRequest, state: ChainState): Decision {
     if (!isEscalated(req, this.cfg)) return admit();
     const counts: Record<string, number> = {};
-    const add = (c: Partial<Record<string, number>>) => {
-      for (const [k, v] of Object.entries(c)) counts[k] = (counts[k] ?? 0) + (v ?? 0);
-    };
     for (const h of ['From', 'To']) {
       const v = req.header(h);
       const na = v !== undefined ? parseNameAddr(v) : undefined;
       if (!na || !na.display) continue;
       const r = redactPii(na.display);
       if (r.found > 0) {
-        add(r.counts);
+        addCounts(counts, r.counts);
         state.mutations.headers[h] = formatNameAddr({ ...na, display: r.text });
       }
     }
-    const wanted = new Set(this.cfg.extraHeaders.map((h) => h.toLowerCase()));
-    const marker = this.cfg.markerHeader.toLowerCase();
     for (const name of req.headerNames()) {
       const l = name.toLowerCase();
-      if (l === marker || !(l.startsWith('x-') || wanted.has(l))) continue;
+      if (l === this.marker || !(l.startsWith('x-') || this.wanted.has(l))) continue;
       const v = req.header(name);
       if (v === undefined) continue;
       const r = redactPii(v);
       if (r.found > 0) {
-        add(r.counts);
+        addCounts(counts, r.counts);
         state.mutations.headers[name] = r.text;
       }
     }
     if (req.body && isTextBody(req.header('Content-Type'))) {
       const r = redactPii(req.body);
       if (r.found > 0) {
-        add(r.counts);
+        addCounts(counts, r.counts);
         state.mutations.body = r.text;
       }
     }

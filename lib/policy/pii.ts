@@ -58,36 +58,42 @@ function collect(text: string, re: RegExp, cat: PiiCategory, accept: (m: string)
   }
 }
 
+const always = (): boolean => true;
+const ipv6Ok = (s: string): boolean => s.includes(':') && s.split(':').length >= 3 && isIPv6(s);
+const phoneOk = (s: string): boolean => {
+  const d = s.replace(/\D/g, '').length;
+  return d >= 7 && d <= 15 && !DATE.test(s.trim());
+};
+
+/** Runs one detector over the masked text, records its finds and masks them with NUL. */
+function detect(masked: string, found: Span[], re: RegExp, cat: PiiCategory, accept: (m: string) => boolean): string {
+  const spans: Span[] = [];
+  collect(masked, re, cat, accept, spans);
+  if (spans.length === 0) return masked;
+  // One pass per category (spans are in order and disjoint), not one copy per span.
+  const parts: string[] = [];
+  let at = 0;
+  for (const sp of spans) {
+    parts.push(masked.slice(at, sp.start), '\u0000'.repeat(sp.end - sp.start));
+    at = sp.end;
+    found.push(sp);
+  }
+  parts.push(masked.slice(at));
+  return parts.join('');
+}
+
 export function findPii(text: string): Array<{ start: number; end: number; category: PiiCategory }> {
   // Detectors run in priority order over a copy in which earlier finds are masked with NUL
   // (which no pattern accepts), so an e-mail or address is never half-eaten by the phone
   // pattern, and a phone number next to an address is still found.
   let masked = text;
   const found: Span[] = [];
-  const run = (re: RegExp, cat: PiiCategory, accept: (m: string) => boolean): void => {
-    const spans: Span[] = [];
-    collect(masked, re, cat, accept, spans);
-    if (spans.length === 0) return;
-    // One pass per category (spans are in order and disjoint), not one copy per span.
-    const parts: string[] = [];
-    let at = 0;
-    for (const sp of spans) {
-      parts.push(masked.slice(at, sp.start), '\u0000'.repeat(sp.end - sp.start));
-      at = sp.end;
-      found.push(sp);
-    }
-    parts.push(masked.slice(at));
-    masked = parts.join('');
-  };
-  run(EMAIL, 'email', () => true);
-  run(IPV6_CANDIDATE, 'ipv6', (s) => s.includes(':') && s.split(':').length >= 3 && isIPv6(s));
-  run(IPV4, 'ipv4', () => true);
-  run(SSN, 'ssn', () => true);
-  run(CARD, 'card', luhnValid);
-  run(PHONE, 'phone', (s) => {
-    const d = s.replace(/\D/g, '').length;
-    return d >= 7 && d <= 15 && !DATE.test(s.trim());
-  });
+  masked = detect(masked, found, EMAIL, 'email', always);
+  masked = detect(masked, found, IPV6_CANDIDATE, 'ipv6', ipv6Ok);
+  masked = detect(masked, found, IPV4, 'ipv4', always);
+  masked = detect(masked, found, SSN, 'ssn', always);
+  masked = detect(masked, found, CARD, 'card', luhnValid);
+  detect(masked, found, PHONE, 'phone', phoneOk);
   found.sort((a, b) => a.start - b.start);
   return found.map((t) => ({ start: t.start, end: t.end, category: t.cat }));
 }

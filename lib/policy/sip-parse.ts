@@ -2,6 +2,7 @@
  * Small, defensive parsers for the header shapes the gates read. Each returns a result object and
  * never throws, whatever bytes arrive.
  */
+import { isJsSpace } from '../sdp/scan.js';
 
 export const MAX_AUTH_HEADER = 4096;
 
@@ -22,14 +23,21 @@ export function parseAuthParams(header: string): AuthParse {
 
 let lastAuth: { input: unknown; result: AuthParse | undefined } = { input: undefined, result: undefined };
 
-// Sticky patterns: matched in place (lastIndex) instead of on sliced copies of the header.
 const SCHEME_RE = /^\s*([A-Za-z][A-Za-z0-9-]*)\s+/;
-const NAME_RE = /([A-Za-z0-9_-]+)\s*=\s*/y;
-const TOKEN_RE = /[^\s,"]*/y;
-const SEP_RE = /\s*(,\s*)?/y;
 /** A parameter name and its '=' must lie within this many characters of where it starts. */
 const NAME_WINDOW = 80;
 
+/** [A-Za-z0-9_-] */
+const isNameChar = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 45;
+
+/** Index after the \s* run starting at `i`. */
+function skipSpace(s: string, i: number): number {
+  while (i < s.length && isJsSpace(s.charCodeAt(i))) i++;
+  return i;
+}
+
+// Scanned by hand (a regex per parameter and separator cost more than the rest of the parse):
+//   name   ([A-Za-z0-9_-]+)\s*=\s*     token   [^\s,"]*     separator   \s*(,\s*)?
 function parseAuthParamsUncached(header: string): AuthParse {
   if (typeof header !== 'string') return { ok: false, reason: 'not a string' };
   if (header.length > MAX_AUTH_HEADER) return { ok: false, reason: 'header too long' };
@@ -40,13 +48,13 @@ function parseAuthParamsUncached(header: string): AuthParse {
   let i = m[0].length;
   const n = header.length;
   while (i < n) {
-    NAME_RE.lastIndex = i;
-    const name = NAME_RE.exec(header);
-    if (!name) return { ok: false, reason: `bad parameter at ${i}` };
-    const eq = header.indexOf('=', i + name[1]!.length);
+    let nameEnd = i;
+    while (nameEnd < n && isNameChar(header.charCodeAt(nameEnd))) nameEnd++;
+    const eq = skipSpace(header, nameEnd);
+    if (nameEnd === i || header.charCodeAt(eq) !== 61 /* = */) return { ok: false, reason: `bad parameter at ${i}` };
     if (eq >= i + NAME_WINDOW) return { ok: false, reason: `bad parameter at ${i}` };
-    const key = name[1]!.toLowerCase();
-    i = Math.min(i + name[0].length, i + NAME_WINDOW);
+    const key = header.slice(i, nameEnd).toLowerCase();
+    i = Math.min(skipSpace(header, eq + 1), i + NAME_WINDOW);
     let value = '';
     if (header.charCodeAt(i) === 34 /* " */) {
       i++;
@@ -70,18 +78,22 @@ function parseAuthParamsUncached(header: string): AuthParse {
       value = escaped ? unescapeQuoted(header, start, i) : header.slice(start, i);
       i++;
     } else {
-      TOKEN_RE.lastIndex = i;
-      const tok = TOKEN_RE.exec(header)![0];
-      value = tok;
-      i += tok.length;
+      const start = i;
+      while (i < n) {
+        const c = header.charCodeAt(i);
+        if (c === 44 /* , */ || c === 34 || isJsSpace(c)) break;
+        i++;
+      }
+      value = header.slice(start, i);
     }
     if (params.has(key)) return { ok: false, reason: `duplicate parameter ${key}` };
     if (params.size >= 32) return { ok: false, reason: 'too many parameters' };
     params.set(key, value);
-    SEP_RE.lastIndex = i;
-    const sep = SEP_RE.exec(header)!;
-    if (!sep[1] && i + sep[0].length < n) return { ok: false, reason: `expected ',' at ${i}` };
-    i += sep[0].length;
+    let next = skipSpace(header, i);
+    const comma = header.charCodeAt(next) === 44;
+    if (comma) next = skipSpace(header, next + 1);
+    if (!comma && next < n) return { ok: false, reason: `expected ',' at ${i}` };
+    i = next;
   }
   return { ok: true, scheme, params };
 }

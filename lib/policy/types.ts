@@ -4,7 +4,7 @@
  */
 import type { RegistryEntry } from '../registry/types.js';
 import type { PiiCounts } from '../audit/record.js';
-import type { SessionDescription } from 'sdp-transform';
+import type { SdpOffer } from '../sdp/scan.js';
 
 export type Transport = 'udp' | 'tcp' | 'tls' | 'ws' | 'wss' | 'unknown';
 
@@ -62,7 +62,7 @@ export interface ChainState {
   reserved?: boolean;
   pii?: PiiCounts;
   /** The offer as parsed by the codec gate, matching mutations.sdp (saves a second parse). */
-  offer?: SessionDescription;
+  offer?: SdpOffer;
   mutations: Mutations;
   /** Non-default admit reasons collected on the way (e.g. video-capped). */
   notes: string[];

@@ -17,11 +17,25 @@ export class GatewayAliasResolver implements AliasResolver {
     aliases: readonly string[],
     private readonly registry: RegistryReader | undefined,
     private readonly registrar: Registrar | undefined,
+    /** Council room aliases (lib/council): always ours, the gateway hosts the room. */
+    private readonly isRoomAlias?: (alias: string) => boolean,
   ) {
     this.zone = new StaticPrefixResolver(prefixes, aliases);
   }
 
+  /**
+   * The synchronous answer the responder tries first (no timers, no promise): room aliases and,
+   * when no registry/registrar is consulted, the static zone. Registry lookups may be on Redis,
+   * so with a registry the answer comes from locate().
+   */
+  locateNow(query: LocationQuery): LocationAnswer | undefined {
+    if (this.isRoomAlias && query.destinationStrings.some((a) => this.isRoomAlias!(a))) return { result: 'found' };
+    if (this.registry && this.registrar) return undefined;
+    return this.zone.locateNow(query);
+  }
+
   async locate(query: LocationQuery, signal: AbortSignal): Promise<LocationAnswer> {
+    if (this.isRoomAlias && query.destinationStrings.some((a) => this.isRoomAlias!(a))) return { result: 'found' };
     if (this.registry && this.registrar) {
       for (const alias of query.destinationStrings) {
         if (signal.aborted) return { result: 'notFound', reason: 'resourceUnavailable' };

@@ -3,7 +3,6 @@
  * b=TIAS (payload only; headers added from the packet rate), b=AS (kbps, taken to include
  * headers as RFC 4566 describes), else the catalogue rate of the first (preferred) codec.
  */
-import type { MediaDescription, SessionDescription } from 'sdp-transform';
 import { codecByName, codecByStaticPt, packetsPerSecond, wireBps, IPV4_UDP_RTP_BYTES, type CodecInfo, type MediaKind } from './catalogue.js';
 
 export interface MediaEstimate {
@@ -19,22 +18,35 @@ export interface SdpEstimate {
   media: MediaEstimate[];
 }
 
+/**
+ * The fields of a media section the estimate reads; both scanSdp's offer and sdp-transform's
+ * structure (parseSdp) provide them.
+ */
+export interface EstimableMedia {
+  type: string;
+  port: number;
+  payloads?: string | number;
+  rtp?: ReadonlyArray<{ payload: number | string; codec: string | number }>;
+  bandwidth?: ReadonlyArray<{ type: string; limit: number | string }>;
+  ptime?: number;
+}
+
 /** Unknown codecs are charged generously so they cannot be used to dodge the quota. */
 const UNKNOWN_AUDIO_BPS = 100_000;
 const UNKNOWN_VIDEO_BPS = 2_500_000;
 
-export function mediaCodecs(m: MediaDescription): CodecInfo[] {
+export function mediaCodecs(m: EstimableMedia): CodecInfo[] {
   const out: CodecInfo[] = [];
   for (const pt of String(m.payloads ?? '').split(' ')) {
     const n = Number(pt);
     const rtp = m.rtp?.find((r) => r.payload === n);
-    const c = rtp ? codecByName(rtp.codec) : codecByStaticPt(n);
+    const c = rtp ? codecByName(String(rtp.codec)) : codecByStaticPt(n);
     if (c) out.push(c);
   }
   return out;
 }
 
-export function estimateMedia(m: MediaDescription, index: number): MediaEstimate | undefined {
+export function estimateMedia(m: EstimableMedia, index: number): MediaEstimate | undefined {
   if (m.type !== 'audio' && m.type !== 'video') return undefined;
   if (m.port === 0) return undefined;
   const kind: MediaKind = m.type;
@@ -52,7 +64,7 @@ export function estimateMedia(m: MediaDescription, index: number): MediaEstimate
   return { index, kind, codec, bps: kind === 'audio' ? UNKNOWN_AUDIO_BPS : UNKNOWN_VIDEO_BPS, source: 'default' };
 }
 
-export function estimateSdp(s: SessionDescription): SdpEstimate {
+export function estimateSdp(s: { media?: readonly EstimableMedia[] }): SdpEstimate {
   const media: MediaEstimate[] = [];
   (s.media ?? []).forEach((m, i) => {
     const e = estimateMedia(m, i);

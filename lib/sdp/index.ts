@@ -5,3 +5,4 @@ export * from './bandwidth.js';
 export * from './selector.js';
 export * from './council.js';
 export * from './edit.js';
+export * from './scan.js';

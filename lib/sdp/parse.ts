@@ -2,6 +2,11 @@
  * Guarded SDP parsing. sdp-transform is lenient (it skips lines it does not know), so the shape
  * we rely on is checked here: a version line, at least one m-line, numeric ports and payload
  * lists. Never throws.
+ *
+ * This gives the whole sdp-transform structure. The policy gates read offers with scanSdp
+ * (scan.ts) instead, which accepts exactly the same texts and reads only what they need; this
+ * stays as the general-purpose reader and as the independent reference the tests and the fuzz
+ * hold scanSdp and the filter's output to.
  */
 import { parse, type SessionDescription } from 'sdp-transform';
 
@@ -17,7 +22,7 @@ export type SdpParse =
   | { ok: false; reason: string };
 
 /** A bare CR or a control byte other than TAB/LF (one pass, no regex backtracking). */
-function hasControl(text: string): boolean {
+export function hasControl(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 32 && c !== 127) continue;

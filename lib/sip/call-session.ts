@@ -31,6 +31,16 @@ interface SipError {
   status?: number;
 }
 
+/**
+ * Keeps the call's state outside this process (lib/ha): told when both dialogs exist, when we
+ * send an in-dialog request on one side (its CSeq moves), and when the call is over.
+ */
+export interface CallStateHooks {
+  answered(uas: SrfDialog, uac: SrfDialog): void;
+  requestSent(side: 'caller' | 'callee'): void;
+  end(): void;
+}
+
 export class CallSession {
   private readonly started = process.hrtime.bigint();
 
@@ -47,7 +57,7 @@ export class CallSession {
    * Forwards the call. `localSdpB` replaces the caller's offer (codec-filtered / trimmed by the
    * policy); `onEnd` runs once whenever the call ends or fails (frees quota and call slot).
    */
-  async forward(target: string, headers: Record<string, string>, localSdpB: string | undefined, onEnd: () => void, escalated = false): Promise<void> {
+  async forward(target: string, headers: Record<string, string>, localSdpB: string | undefined, onEnd: () => void, escalated = false, hooks?: CallStateHooks): Promise<void> {
     const id = `${this.req.get('Call-ID')}`;
     this.calls.add(id);
     let ended = false;
@@ -55,6 +65,7 @@ export class CallSession {
       if (ended) return;
       ended = true;
       this.calls.remove(id);
+      hooks?.end();
       onEnd();
     };
     try {
@@ -65,6 +76,7 @@ export class CallSession {
         ...(localSdpB !== undefined ? { localSdpB } : {}),
       });
       this.observe('answered');
+      hooks?.answered(uas, uac);
       const end = (other: SrfDialog): void => {
         if (ended) return;
         finish();
@@ -72,8 +84,14 @@ export class CallSession {
       };
       uas.on('destroy', () => end(uac));
       uac.on('destroy', () => end(uas));
-      uas.on('info', (req: SrfRequest, res: SrfResponse) => this.relayInfo(uac, req, res, escalated));
-      uac.on('info', (req: SrfRequest, res: SrfResponse) => this.relayInfo(uas, req, res, escalated));
+      uas.on('info', (req: SrfRequest, res: SrfResponse) => {
+        hooks?.requestSent('callee');
+        this.relayInfo(uac, req, res, escalated);
+      });
+      uac.on('info', (req: SrfRequest, res: SrfResponse) => {
+        hooks?.requestSent('caller');
+        this.relayInfo(uas, req, res, escalated);
+      });
     } catch (err) {
       finish();
       const status = (err as SipError).status;

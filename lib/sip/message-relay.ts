@@ -9,25 +9,30 @@ import type { Logger } from '../log/logger.js';
 import { forwardingFor, policyOf, type SrfLikeRequest } from '../policy/srf-adapter.js';
 import { forwardedHeaders, mergeHeaders } from './headers.js';
 
-export async function relayMessage(
+export function relayMessage(
   srf: GatewaySrf,
   req: SrfRequest,
   res: SrfResponse,
   target: string,
   opts: { forwardHeaders: readonly string[]; userAgent: string; log: Logger },
-): Promise<void> {
+): void {
   const decided = policyOf(req as unknown as SrfLikeRequest);
   const fwd = decided ? forwardingFor(decided) : { headers: {} as Record<string, string> };
   const contentType = req.has('Content-Type') ? req.get('Content-Type') : 'text/plain';
   const headers = mergeHeaders(forwardedHeaders(req, opts.forwardHeaders), fwd.headers, { 'Content-Type': contentType, 'User-Agent': opts.userAgent });
   const body = fwd.body ?? req.body ?? '';
-  try {
-    const sent = await srf.request(target, { method: 'MESSAGE', headers, body });
-    sent.on('response', (r) => {
-      res.send(r.status, r.reason, { headers: { Server: opts.userAgent } });
-    });
-  } catch (err) {
+  const failed = (err: unknown): void => {
     opts.log.warn('MESSAGE relay failed', { error: err instanceof Error ? err.message : String(err) });
     res.send(503, { headers: { 'Retry-After': '5', Server: opts.userAgent } });
+  };
+  try {
+    srf.request(target, { method: 'MESSAGE', headers, body }, (err, sent) => {
+      if (err || !sent) return failed(err ?? new Error('request not sent'));
+      sent.on('response', (r) => {
+        res.send(r.status, r.reason, { headers: { Server: opts.userAgent } });
+      });
+    });
+  } catch (err) {
+    failed(err);
   }
 }

@@ -19,8 +19,9 @@ import {
   type UnavailablePolicy,
 } from './guarded.js';
 import { MemoryCallLedger, MemoryCounterStore, MemoryTokenBuckets, MemoryTtlSet } from './memory.js';
+import { GuardedMembershipStore, MemoryMembershipStore, RedisMembershipStore } from './membership.js';
 import { redisClientOptions, redisStores } from './redis.js';
-import type { CallLedger, Clock, CounterStore, TokenBucketStore, TtlSet } from './types.js';
+import type { CallLedger, Clock, CounterStore, MembershipStore, TokenBucketStore, TtlSet } from './types.js';
 import { systemClock } from './types.js';
 
 export type StateConfig =
@@ -49,6 +50,8 @@ export interface SharedStores {
 export interface StateStores {
   stores: SharedStores;
   bindings: BindingStore;
+  /** Council seats (lib/council): shared so a room's cap holds across instances. */
+  membership: MembershipStore;
   backend: 'memory' | 'redis';
   /** Whether the shared backend is reachable now (memory: always true). */
   up(): boolean;
@@ -83,6 +86,7 @@ export function createStateStores(cfg: StateConfig, registry: Registry, clock?: 
     return {
       stores,
       bindings,
+      membership: new MemoryMembershipStore(),
       backend: 'memory',
       up: () => true,
       ready: () => Promise.resolve(),
@@ -105,9 +109,12 @@ export function createStateStores(cfg: StateConfig, registry: Registry, clock?: 
   };
   const bindings = new GuardedBindingStore(guard, new RedisBindingStore(redis, cfg.keyPrefix, () => localClock.now()), local.bindings);
 
+  const membership = new GuardedMembershipStore(guard, new RedisMembershipStore(redis, cfg.keyPrefix), new MemoryMembershipStore());
+
   return {
     stores,
     bindings,
+    membership,
     backend: 'redis',
     guard,
     up: () => guard.up,

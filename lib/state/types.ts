@@ -87,3 +87,32 @@ export interface CallLedger {
   usage(owner: string, exceptCallId?: string): Promise<{ calls: number; bps: number }>;
   release(callId: string): Promise<void>;
 }
+
+/** What a council seat records (no identities: only what the room's metrics and cap need). */
+export interface SeatInfo {
+  role: string;
+  leg: 'sip' | 'h323';
+  /** Gateway instance holding the participant's call. */
+  instance: string;
+  joinedAt: number;
+}
+
+export interface SeatResult {
+  ok: boolean;
+  /** The seat id is already taken (nothing changed). */
+  duplicate?: boolean;
+  /** Seats taken in the room after this operation. */
+  size: number;
+}
+
+/**
+ * Council membership shared by gateway instances: the room's cap holds across all of them.
+ * tryJoin is atomic (two instances cannot both take the last seat); leave is idempotent.
+ */
+export interface MembershipStore {
+  tryJoin(room: string, seatId: string, info: SeatInfo, cap: number): Promise<SeatResult>;
+  /** True when the seat was held. */
+  leave(room: string, seatId: string): Promise<boolean>;
+  members(room: string): Promise<Array<{ seatId: string } & SeatInfo>>;
+  size(room: string): Promise<number>;
+}

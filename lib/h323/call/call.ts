@@ -25,6 +25,7 @@ import {
   callProceedingMessage,
   connectMessage,
   facilityMessage,
+  progressMessage,
   releaseCompleteMessage,
   setupMessage,
   statusMessage,
@@ -33,7 +34,7 @@ import {
 } from '../h225/build.js';
 import type { H323UserInformationValue, ReleaseCompleteReasonValue } from '../h225/schema.js';
 import { decodeH245, encodeH245 } from '../h245/codec.js';
-import { h245MessageKind, isVideo, type Codec } from '../h245/messages.js';
+import { h245MessageKind, isVideo, type Codec, type VideoCodec } from '../h245/messages.js';
 import type { MultimediaSystemControlMessageValue } from '../h245/schema.js';
 import { H245Session, type HostPort, type LocalMedia } from './h245-session.js';
 import { answerFastStart, offerFastStart, parseFastStartOffer, readFastStartAnswer, type FastStartProposal } from './faststart.js';
@@ -53,6 +54,12 @@ export interface MediaInfo {
   /** Where we receive RTP (as advertised). */
   readonly localRtp: HostPort;
   readonly via: 'fastStart' | 'h245';
+  /**
+   * Outgoing calls: the channel was opened before Connect (fastStart answer in CallProceeding,
+   * Alerting or Progress, or early H.245), so the callee may already send ringback or an
+   * announcement (early media).
+   */
+  readonly early?: boolean;
 }
 
 export interface ReleaseInfo {
@@ -66,9 +73,11 @@ export interface H323CallEvents {
   offered: [];
   proceeding: [];
   alerting: [];
+  /** Outgoing: the callee sent Progress (in-band information may follow). */
+  progress: [];
   connected: [];
   media: [MediaInfo];
-  /** A video channel we send on was opened (H.245 only; needs CallOptions.media.video). */
+  /** A video channel we send on was opened (fastStart or H.245; needs CallOptions.media.video). */
   video: [MediaInfo];
   receiving: [{ codec: Codec }];
   dtmf: [string];
@@ -103,6 +112,11 @@ export interface CallOptions {
   readonly h245TimeoutMs?: number;
   /** After our ReleaseComplete, how long to wait for the peer to close. Default 2 s. */
   readonly closeGraceMs?: number;
+  /**
+   * After the peer's EndSessionCommand, how long to wait for its ReleaseComplete (which carries
+   * the real cause) before sending ours with cause 16. Default 2 s.
+   */
+  readonly endSessionGraceMs?: number;
   readonly registry?: Registry;
   readonly endpointKind?: 'terminal' | 'gateway';
   /** Address we put in h245Address when we listen for a separate H.245 connection. */
@@ -152,6 +166,9 @@ function causeFromReason(r: ReleaseCompleteReasonValue | undefined): number {
   }
 }
 
+/** Q.850 18: the called side did not answer Setup with Alerting/Connect in time (T303/T310). */
+const NO_USER_RESPONDING = 18;
+
 /** Q.931 call state values (for Status). */
 const CALL_STATE: Record<CallState, number> = {
   idle: 0,
@@ -180,7 +197,13 @@ export class H323Call extends EventEmitter<H323CallEvents> {
   private peerProposals: FastStartProposal[] = [];
   private answerFastStart: Uint8Array[] | undefined;
   private mediaSent = false;
+  /** A video channel was opened by fastStart (H.245 then opens none). */
+  private videoByFastStart = false;
+  /** Incoming: video codecs accepted besides options.codecs (set with the video address). */
+  private acceptVideo: VideoCodec[] = [];
   private releasing = false;
+  /** The peer sent EndSessionCommand: its ReleaseComplete (and cause) is on the way. */
+  private peerEndedSession = false;
   private answering = false;
   private h245Pending: Uint8Array[] = [];
   private localMedia: LocalMedia;
@@ -218,6 +241,13 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     if (direction === 'incoming') this.arm('firstMessage', options.setupTimeoutMs ?? 10_000, CauseValue.RecoveryOnTimerExpiry, 'no Setup');
   }
 
+  /** Incoming: the video codecs the caller proposed by fastStart (in its order). */
+  get offeredVideoCodecs(): VideoCodec[] {
+    const out: VideoCodec[] = [];
+    for (const p of this.peerProposals) if (isVideo(p.codec) && !out.includes(p.codec)) out.push(p.codec);
+    return out;
+  }
+
   /** Hex of the callIdentifier GUID. */
   get callId(): string {
     return this.ids ? Buffer.from(this.ids.callIdentifier).toString('hex') : '';
@@ -242,7 +272,7 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     const msg = setupMessage(this.cr, this.ids, {
       h245Tunnelling: this.tunnel,
       endpointType: endpointType(this.options.endpointKind ?? 'terminal'),
-      ...(this.options.fastStart === false ? {} : { fastStart: offerFastStart(this.options.codecs, this.localMedia.rtp) }),
+      ...(this.options.fastStart === false ? {} : { fastStart: offerFastStart(this.options.codecs, this.localMedia.rtp, this.localMedia.video) }),
       ...(target.sourceAliases ? { sourceAddress: target.sourceAliases } : {}),
       ...(target.destinationAliases ? { destinationAddress: target.destinationAliases } : {}),
       ...(remote && remotePort && /^\d+\.\d+\.\d+\.\d+$/.test(stripV6(remote)) ? { destCallSignalAddress: ipTransport(stripV6(remote), remotePort) } : {}),
@@ -256,8 +286,9 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     this.state = 'calling';
     this.metrics.active.inc({ direction: 'outgoing' });
     this.send(msg);
-    this.arm('setup', this.options.setupTimeoutMs ?? 10_000, CauseValue.RecoveryOnTimerExpiry, 'no answer to Setup');
-    this.arm('connect', this.options.noConnectMs ?? 180_000, CauseValue.NoAnswer, 'no Connect');
+    // Q.850: cause 18 when the called side never alerted (T303/T310 role), 19 once it did (T301).
+    this.arm('setup', this.options.setupTimeoutMs ?? 10_000, NO_USER_RESPONDING, 'no answer to Setup');
+    this.arm('connect', this.options.noConnectMs ?? 180_000, () => (this.state === 'alerting' ? CauseValue.NoAnswer : NO_USER_RESPONDING), 'no Connect');
   }
 
   // --- incoming ---------------------------------------------------------------------------------
@@ -266,9 +297,10 @@ export class H323Call extends EventEmitter<H323CallEvents> {
    * Where we receive RTP, when it is only known after the offer (incoming: allocate media on
    * 'offered', then ring/answer). Ignored once media has been negotiated.
    */
-  setLocalMedia(media: LocalMedia): void {
+  setLocalMedia(media: LocalMedia, videoCodecs: readonly VideoCodec[] = []): void {
     if (this.mediaSent) return;
     this.localMedia = media;
+    this.acceptVideo = [...videoCodecs];
     this.h245?.setMedia(media);
   }
 
@@ -278,6 +310,16 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     this.state = 'ringing';
     this.send(alertingMessage(this.replyCr(), this.ids!, { h245Tunnelling: this.tunnel, ...this.fastStartAnswer() }));
     this.emit('alerting');
+  }
+
+  /**
+   * Send Progress (incoming) with our fastStart answer, so the caller opens its channels and hears
+   * in-band information (early media) before Connect. Q.931 allows it after CallProceeding and
+   * after Alerting.
+   */
+  progress(): void {
+    if (this.direction !== 'incoming' || (this.state !== 'offered' && this.state !== 'ringing') || this.answering) return;
+    this.send(progressMessage(this.replyCr(), this.ids!, { h245Tunnelling: this.tunnel, ...this.fastStartAnswer() }));
   }
 
   /** Send Connect (incoming): the call becomes active and H.245 starts. */
@@ -385,7 +427,7 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     if (this.tunnel && pdu.h245Tunnelling === false && body.choice !== 'empty') this.tunnel = false;
     for (const c of pdu.h245Control ?? []) this.onTunnelledH245(c);
     const fastStart = (body.value as { fastStart?: Uint8Array[] } | null)?.fastStart;
-    if (this.direction === 'outgoing' && fastStart && !this.fastStartAnswered) this.onFastStartAnswer(fastStart);
+    if (this.direction === 'outgoing' && fastStart && !this.fastStartAnswered) this.onFastStartAnswer(fastStart, body.choice !== 'connect' && this.state !== 'active');
     switch (body.choice) {
       case 'callProceeding':
         if (this.state === 'calling') {
@@ -403,6 +445,7 @@ export class H323Call extends EventEmitter<H323CallEvents> {
         break;
       case 'progress':
         this.disarm('setup');
+        if (this.direction === 'outgoing' && this.state !== 'active') this.emit('progress');
         break;
       case 'connect':
         if (this.direction === 'outgoing' && this.state !== 'active') this.onConnect(body.value.h245Address);
@@ -454,9 +497,19 @@ export class H323Call extends EventEmitter<H323CallEvents> {
   private fastStartAnswer(): { fastStart?: Uint8Array[] } {
     if (this.options.fastStart === false || this.peerProposals.length === 0) return {};
     if (this.answerFastStart) return { fastStart: this.answerFastStart };
-    const choice = answerFastStart(this.peerProposals, this.options.codecs, this.localMedia.rtp);
+    const choice = answerFastStart(this.peerProposals, [...this.options.codecs, ...this.acceptVideo], this.localMedia.rtp, this.localMedia.video);
     if (!choice) return {};
     this.answerFastStart = choice.accepted;
+    if (choice.video && this.localMedia.video) {
+      this.markVideoByFastStart();
+      this.emit('video', {
+        codec: choice.video.codec,
+        remoteRtp: choice.video.sendTo,
+        ...(choice.video.remoteRtcp ? { remoteRtcp: choice.video.remoteRtcp } : {}),
+        localRtp: this.localMedia.video,
+        via: 'fastStart',
+      });
+    }
     this.emitMedia({
       codec: choice.codec,
       remoteRtp: choice.sendTo,
@@ -468,12 +521,27 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     return { fastStart: this.answerFastStart };
   }
 
-  private onFastStartAnswer(items: Uint8Array[]): void {
-    const { tx, rx } = readFastStartAnswer(items);
+  private onFastStartAnswer(items: Uint8Array[], early: boolean): void {
+    const { tx, rx, videoTx } = readFastStartAnswer(items);
     if (!tx) return;
     this.fastStartAnswered = true;
-    this.emitMedia({ codec: tx.codec, remoteRtp: tx.rtp, ...(tx.rtcp ? { remoteRtcp: tx.rtcp } : {}), localRtp: this.localMedia.rtp, via: 'fastStart' });
+    if (videoTx && this.localMedia.video) {
+      this.markVideoByFastStart();
+      this.emit('video', {
+        codec: videoTx.codec, remoteRtp: videoTx.rtp, ...(videoTx.rtcp ? { remoteRtcp: videoTx.rtcp } : {}), localRtp: this.localMedia.video, via: 'fastStart',
+        ...(early ? { early: true } : {}),
+      });
+    }
+    this.emitMedia({
+      codec: tx.codec, remoteRtp: tx.rtp, ...(tx.rtcp ? { remoteRtcp: tx.rtcp } : {}), localRtp: this.localMedia.rtp, via: 'fastStart',
+      ...(early ? { early: true } : {}),
+    });
     if (rx) this.emit('receiving', { codec: rx });
+  }
+
+  private markVideoByFastStart(): void {
+    this.videoByFastStart = true;
+    if (this.h245) this.h245.videoFastStartDone = true;
   }
 
   private emitMedia(m: MediaInfo): void {
@@ -513,18 +581,20 @@ export class H323Call extends EventEmitter<H323CallEvents> {
         timeoutMs: this.options.h245TimeoutMs ?? 10_000,
         terminalType: this.options.endpointKind === 'gateway' ? 60 : 50,
         fastStartDone: this.mediaSent,
+        videoFastStartDone: this.videoByFastStart,
       },
       {
         send: (m) => this.sendH245(m),
         onTransmit: (t) => {
-          const info = { codec: t.codec, remoteRtp: t.rtp, ...(t.rtcp ? { remoteRtcp: t.rtcp } : {}), via: 'h245' as const };
+          const early = this.direction === 'outgoing' && this.state !== 'active';
+          const info = { codec: t.codec, remoteRtp: t.rtp, ...(t.rtcp ? { remoteRtcp: t.rtcp } : {}), via: 'h245' as const, ...(early ? { early: true } : {}) };
           if (isVideo(t.codec)) {
             if (this.localMedia.video) this.emit('video', { ...info, localRtp: this.localMedia.video });
           } else this.emitMedia({ ...info, localRtp: this.localMedia.rtp });
         },
         onReceive: (r) => this.emit('receiving', { codec: r.codec }),
         onDtmf: (d) => this.emit('dtmf', d),
-        onEndSession: () => this.release(CauseValue.NormalCallClearing, 'remote', 'EndSessionCommand', undefined, true),
+        onEndSession: () => this.onPeerEndSession(),
         onFailure: (reason) => this.release(CauseValue.RecoveryOnTimerExpiry, 'local', reason),
       },
     );
@@ -563,7 +633,9 @@ export class H323Call extends EventEmitter<H323CallEvents> {
         },
         onProtocolError: (e) => this.release(CauseValue.ProtocolError, 'local', `H.245 TPKT ${e.code}`),
         onClose: () => {
-          if (this.state === 'active') this.release(CauseValue.NormalCallClearing, 'remote', 'H.245 connection closed');
+          // After EndSessionCommand the peer closes H.245 first; its ReleaseComplete follows on the
+          // call-signalling connection.
+          if (this.state === 'active' && !this.peerEndedSession) this.release(CauseValue.NormalCallClearing, 'remote', 'H.245 connection closed');
         },
       },
       { timers: this.timers, channel: 'h245', ...(this.options.registry ? { registry: this.options.registry } : {}) },
@@ -621,6 +693,18 @@ export class H323Call extends EventEmitter<H323CallEvents> {
 
   // --- teardown ---------------------------------------------------------------------------------
 
+  /**
+   * The peer ended the H.245 session (H.323 8.5): the session has already answered with our
+   * EndSessionCommand. The cause of the call is in the peer's ReleaseComplete that follows, so
+   * wait for it rather than reporting 16; a peer that never sends one gets ours (16) after
+   * endSessionGraceMs.
+   */
+  private onPeerEndSession(): void {
+    if (this.state === 'released' || this.releasing || this.peerEndedSession) return;
+    this.peerEndedSession = true;
+    this.arm('endSession', this.options.endSessionGraceMs ?? 2000, CauseValue.NormalCallClearing, 'EndSessionCommand without ReleaseComplete', 'remote');
+  }
+
   private remoteRelease(msg: Q931Message, reason: ReleaseCompleteReasonValue | undefined): void {
     const cause = findIe(msg, 'cause')?.value ?? causeFromReason(reason);
     this.finish({ cause, by: 'remote', ...(reason && reason.choice !== '$unknown' ? { reason: reason.choice } : {}) }, false);
@@ -675,13 +759,13 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     this.finish({ cause, by: 'remote', reason: 'connection closed' }, false);
   }
 
-  private arm(name: string, ms: number, cause: number, why: string): void {
+  private arm(name: string, ms: number, cause: number | (() => number), why: string, by: 'local' | 'remote' = 'local'): void {
     this.disarm(name);
     this.callTimers.set(
       name,
       this.timers.setTimeout(() => {
         this.callTimers.delete(name);
-        this.release(cause, 'local', why);
+        this.release(typeof cause === 'number' ? cause : cause(), by, why, undefined, true);
       }, ms),
     );
   }

@@ -17,14 +17,21 @@ export interface FastStartProposal {
   readonly olc: OpenLogicalChannelValue;
 }
 
-export function offerFastStart(codecs: readonly Codec[], rtp: HostPort): Uint8Array[] {
+/**
+ * Audio proposals for every audio codec; video proposals (session 2: H.264 as an H.241
+ * genericVideoCapability, H.263 as h263VideoCapability) only when `video` (where we receive
+ * video RTP) is given. Callees that do not do video simply accept none of them (H.323 8.1.7.1).
+ */
+export function offerFastStart(codecs: readonly Codec[], rtp: HostPort, video?: HostPort): Uint8Array[] {
   const out: Uint8Array[] = [];
-  const rtcp = { host: rtp.host, port: rtp.port + 1 };
   let ch = 1;
-  for (const codec of codecs.filter((c) => !isVideo(c))) {
+  const add = (codec: Codec, media: HostPort): void => {
+    const rtcp = { host: media.host, port: media.port + 1 };
     out.push(encodeOlc(openLogicalChannel({ channel: ch++, codec, rtcp })));
-    out.push(encodeOlc(openLogicalChannel({ channel: ch++, codec, reverse: true, rtp, rtcp })));
-  }
+    out.push(encodeOlc(openLogicalChannel({ channel: ch++, codec, reverse: true, rtp: media, rtcp })));
+  };
+  for (const codec of codecs.filter((c) => !isVideo(c))) add(codec, rtp);
+  if (video) for (const codec of codecs.filter(isVideo)) add(codec, video);
   return out;
 }
 
@@ -43,17 +50,34 @@ export function parseFastStartOffer(items: readonly Uint8Array[]): FastStartProp
   return out;
 }
 
-export interface FastStartChoice {
+export interface FastStartStream {
   readonly codec: Codec;
-  /** The fastStart elements of our answer. */
+  /** The fastStart elements accepting this stream (our transmit and receive channel). */
   readonly accepted: Uint8Array[];
   /** Where we send RTP (the caller's receive address) and its RTCP. */
   readonly sendTo: HostPort;
   readonly remoteRtcp?: HostPort;
 }
 
-/** Pick the first of our codecs the caller proposed in both directions. */
-export function answerFastStart(proposals: readonly FastStartProposal[], codecs: readonly Codec[], rtp: HostPort): FastStartChoice | undefined {
+export interface FastStartChoice extends FastStartStream {
+  /** The fastStart elements of our answer (audio, then video when accepted). */
+  readonly accepted: Uint8Array[];
+  /** The video stream accepted, when the caller proposed one of our video codecs and we have a video address. */
+  readonly video?: FastStartStream;
+}
+
+/**
+ * Pick the first of our audio codecs the caller proposed in both directions, and likewise one
+ * video codec when `video` (our video receive address) is given. No common audio codec: no answer.
+ */
+export function answerFastStart(proposals: readonly FastStartProposal[], codecs: readonly Codec[], rtp: HostPort, video?: HostPort): FastStartChoice | undefined {
+  const audio = pickStream(proposals, codecs.filter((c) => !isVideo(c)), rtp);
+  if (!audio) return undefined;
+  const v = video ? pickStream(proposals, codecs.filter(isVideo), video) : undefined;
+  return { ...audio, accepted: [...audio.accepted, ...(v ? v.accepted : [])], ...(v ? { video: v } : {}) };
+}
+
+function pickStream(proposals: readonly FastStartProposal[], codecs: readonly Codec[], rtp: HostPort): FastStartStream | undefined {
   const rtcp = { host: rtp.host, port: rtp.port + 1 };
   for (const codec of codecs) {
     const tx = proposals.find((p) => p.codec === codec && p.olc.forwardLogicalChannelParameters.dataType.choice !== 'nullData');
@@ -68,7 +92,7 @@ export function answerFastStart(proposals: readonly FastStartProposal[], codecs:
         ...tx.olc.forwardLogicalChannelParameters,
         multiplexParameters: {
           choice: 'h2250LogicalChannelParameters',
-          value: { ...(fwd ?? { sessionID: 1 }), mediaChannel: h245Address(rtp.host, rtp.port), mediaControlChannel: h245Address(rtcp.host, rtcp.port) },
+          value: { ...(fwd ?? { sessionID: isVideo(codec) ? 2 : 1 }), mediaChannel: h245Address(rtp.host, rtp.port), mediaControlChannel: h245Address(rtcp.host, rtcp.port) },
         },
       },
     };
@@ -78,17 +102,28 @@ export function answerFastStart(proposals: readonly FastStartProposal[], codecs:
   return undefined;
 }
 
+export interface FastStartTx {
+  readonly codec: Codec;
+  readonly rtp: HostPort;
+  readonly rtcp?: HostPort;
+}
+
 export interface FastStartResult {
-  /** What we send and where (from the accepted transmit proposal). */
-  readonly tx?: { readonly codec: Codec; readonly rtp: HostPort; readonly rtcp?: HostPort };
-  /** What the callee will send us (from the accepted receive proposal). */
+  /** What we send and where (from the accepted audio transmit proposal). */
+  readonly tx?: FastStartTx;
+  /** What the callee will send us (from the accepted audio receive proposal). */
   readonly rx?: Codec;
+  /** The accepted video transmit proposal, if any. */
+  readonly videoTx?: FastStartTx;
+  readonly videoRx?: Codec;
 }
 
 /** Read the callee's fastStart answer (caller side). */
 export function readFastStartAnswer(items: readonly Uint8Array[]): FastStartResult {
-  let tx: FastStartResult['tx'];
+  let tx: FastStartTx | undefined;
   let rx: Codec | undefined;
+  let videoTx: FastStartTx | undefined;
+  let videoRx: Codec | undefined;
   for (const b of items) {
     let olc: OpenLogicalChannelValue;
     try {
@@ -102,10 +137,15 @@ export function readFastStartAnswer(items: readonly Uint8Array[]): FastStartResu
       const p = forwardH2250(olc);
       const rtp = h245AddressToHostPort(p?.mediaChannel);
       const rtcp = h245AddressToHostPort(p?.mediaControlChannel);
-      if (codec && rtp && !tx) tx = { codec, rtp, ...(rtcp ? { rtcp } : {}) };
+      if (!codec || !rtp) continue;
+      const t = { codec, rtp, ...(rtcp ? { rtcp } : {}) };
+      if (isVideo(codec)) videoTx ??= t;
+      else tx ??= t;
     } else if (olc.reverseLogicalChannelParameters) {
-      rx ??= codecOf(olc.reverseLogicalChannelParameters.dataType);
+      const codec = codecOf(olc.reverseLogicalChannelParameters.dataType);
+      if (codec && isVideo(codec)) videoRx ??= codec;
+      else if (codec) rx ??= codec;
     }
   }
-  return { ...(tx ? { tx } : {}), ...(rx ? { rx } : {}) };
+  return { ...(tx ? { tx } : {}), ...(rx ? { rx } : {}), ...(videoTx ? { videoTx } : {}), ...(videoRx ? { videoRx } : {}) };
 }

@@ -64,6 +64,8 @@ export interface H245SessionOptions {
   readonly random?: () => number;
   /** Logical channels are already open by fastStart: exchange capabilities only. */
   readonly fastStartDone?: boolean;
+  /** The video channels are already open by fastStart (session 2): no video OLC either. */
+  readonly videoFastStartDone?: boolean;
 }
 
 export class H245Session {
@@ -84,6 +86,7 @@ export class H245Session {
   private readonly timers = new Map<string, unknown>();
   readonly timeoutMs: number;
   fastStartDone: boolean;
+  videoFastStartDone: boolean;
   private media: LocalMedia;
 
   constructor(
@@ -92,6 +95,7 @@ export class H245Session {
   ) {
     this.timeoutMs = o.timeoutMs ?? 10_000;
     this.fastStartDone = o.fastStartDone ?? false;
+    this.videoFastStartDone = o.videoFastStartDone ?? false;
     this.media = o.media;
   }
 
@@ -316,7 +320,7 @@ export class H245Session {
       this.arm('olc', 'no OpenLogicalChannelAck');
     }
     const video = this.media.video;
-    if (video && this.videoChannel === undefined && !this.ended) {
+    if (video && !this.videoFastStartDone && this.videoChannel === undefined && !this.ended) {
       const codec = this.o.codecs.find((c) => isVideo(c) && theirs.includes(c));
       if (!codec) return;
       this.videoChannel = this.nextChannel++;

@@ -12,6 +12,7 @@ import { PerDecodeError } from './errors.js';
  * freed once no piece of it is referenced.
  */
 const SLAB_SIZE = 8192;
+const EMPTY = new Uint8Array(0);
 const SLAB_MAX_PIECE = 1024;
 let slab = new ArrayBuffer(SLAB_SIZE);
 let slabUsed = 0;
@@ -133,6 +134,28 @@ export class BitWriter {
     for (let i = nBytes - 1; i >= 0; i--) this.writeBits(Math.floor(value / 2 ** (8 * i)) & 0xff, 8);
   }
 
+  /**
+   * Claims `n` whole octets at the current position, which must be on an octet boundary, and
+   * returns the index of the first in `buffer`; the caller stores them directly (strings, where
+   * a writeBits call per character was most of their encoding time).
+   */
+  claimOctets(n: number): number {
+    this.ensure(n * 8);
+    const at = this.pos >>> 3;
+    this.pos += n * 8;
+    return at;
+  }
+
+  /** True when the next bit starts an octet. */
+  get octetAligned(): boolean {
+    return (this.pos & 7) === 0;
+  }
+
+  /** The backing store, valid until the next write that may grow it (see claimOctets). */
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+
   /** Clears the writer for reuse (the buffer must be zero where bits get OR-ed in). */
   reset(): void {
     const len = (this.pos + 7) >>> 3;
@@ -164,13 +187,57 @@ export class BitReader {
   private pos: number;
   private end: number;
 
-  private readonly buf: Uint8Array;
+  private buf: Uint8Array;
 
   constructor(input: Uint8Array, startByte = 0, endByte = input.length) {
     // A plain view even for a Buffer, so octets we copy out are plain Uint8Arrays.
     this.buf = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     this.pos = startByte * 8;
     this.end = endByte * 8;
+  }
+
+  /** Points this reader at new input from its start (lets top-level decodes reuse one reader). */
+  reset(input: Uint8Array): void {
+    this.buf = input;
+    this.pos = 0;
+    this.end = input.length * 8;
+  }
+
+  /** Drops the reference to the last input so a reused reader does not keep it alive. */
+  release(): void {
+    this.buf = EMPTY;
+    this.pos = 0;
+    this.end = 0;
+  }
+
+  /** True when the next bit starts an octet. */
+  get octetAligned(): boolean {
+    return (this.pos & 7) === 0;
+  }
+
+  /** The input octets; with takeOctets, for whole-octet fast paths that read them in place. */
+  get buffer(): Uint8Array {
+    return this.buf;
+  }
+
+  /**
+   * Consumes `n` whole octets at the current position, which must be on an octet boundary, and
+   * returns the index of the first in `buffer` (the caller reads them in place, no copy).
+   */
+  takeOctets(n: number, what: string): number {
+    this.need(n * 8, what);
+    const at = this.pos >>> 3;
+    this.pos += n * 8;
+    return at;
+  }
+
+  /** Whether the next octets (at an octet boundary) equal `bytes`; consumes nothing. */
+  nextOctetsEqual(bytes: Uint8Array): boolean {
+    const n = bytes.length;
+    if (n * 8 > this.end - this.pos) return false;
+    const at = this.pos >>> 3;
+    for (let i = 0; i < n; i++) if (this.buf[at + i] !== bytes[i]) return false;
+    return true;
   }
 
   get bitPosition(): number {

@@ -25,16 +25,26 @@ export interface DecodeOptions {
   readonly strict?: boolean;
 }
 
-export function decode<T>(schema: Schema<T>, bytes: Uint8Array, opts: DecodeOptions = {}): T {
-  const r = new BitReader(bytes);
+/** One reader reused by top-level decodes (decoders never call decode() themselves). */
+let spareReader: BitReader | undefined = new BitReader(new Uint8Array(0));
+
+export function decode<T>(schema: Schema<T>, bytes: Uint8Array, opts?: DecodeOptions): T {
+  const d = compileDecoder(schema);
+  let r = spareReader;
+  spareReader = undefined;
+  if (r) r.reset(bytes.constructor === Uint8Array ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  else r = new BitReader(bytes);
   try {
-    const v = compileDecoder(schema)(r, 0) as T;
-    if (opts.strict && r.remainingBits >= 8) throw new PerDecodeError(`${r.remainingBits >>> 3} trailing octets`);
+    const v = d(r, 0) as T;
+    if (opts?.strict && r.remainingBits >= 8) throw new PerDecodeError(`${r.remainingBits >>> 3} trailing octets`);
     return v;
   } catch (e) {
     if (e instanceof PerDecodeError) throw e;
     // Anything else is a decoder bug on hostile input; still report it as malformed input.
     throw new PerDecodeError(`internal decoder error: ${(e as Error).message}`);
+  } finally {
+    r.release();
+    spareReader = r;
   }
 }
 
@@ -129,6 +139,7 @@ function decodeInteger(r: BitReader, s: IntegerSchema): number {
 
 function readChars(r: BitReader, count: number, bits: number, indexed: readonly number[] | undefined, table: Int32Array | undefined, maxCode: number, align: boolean): string {
   if (count > 0 && align) r.align();
+  if ((bits === 8 || bits === 16) && indexed === undefined && r.octetAligned) return readOctetChars(r, count, bits === 16, table, maxCode);
   r.need(count * bits, 'characters');
   let out = '';
   for (let i = 0; i < count; i++) {
@@ -144,6 +155,54 @@ function readChars(r: BitReader, count: number, bits: number, indexed: readonly 
     out += String.fromCharCode(code);
   }
   return out;
+}
+
+/** Characters of one or two whole octets each (IA5, Visible, BMP), read in place. */
+function readOctetChars(r: BitReader, count: number, wide: boolean, table: Int32Array | undefined, maxCode: number): string {
+  const at = r.takeOctets(wide ? count * 2 : count, 'characters');
+  const b = r.buffer;
+  for (let i = 0; i < count; i++) {
+    const code = charAt(b, at, i, wide);
+    if (code > maxCode || (table !== undefined && table[code]! < 0)) fail(`character code ${code} not permitted`);
+  }
+  // Up to eight characters per fromCharCode call: appending one at a time made a new string
+  // per character, a fifth of what decoding an LRQ allocated.
+  let out = '';
+  for (let i = 0; i < count; i += 8) {
+    const k = at + (wide ? 2 * i : i);
+    let piece: string;
+    switch (count - i) {
+      case 1:
+        piece = String.fromCharCode(charAt(b, k, 0, wide));
+        break;
+      case 2:
+        piece = String.fromCharCode(charAt(b, k, 0, wide), charAt(b, k, 1, wide));
+        break;
+      case 3:
+        piece = String.fromCharCode(charAt(b, k, 0, wide), charAt(b, k, 1, wide), charAt(b, k, 2, wide));
+        break;
+      case 4:
+        piece = String.fromCharCode(charAt(b, k, 0, wide), charAt(b, k, 1, wide), charAt(b, k, 2, wide), charAt(b, k, 3, wide));
+        break;
+      case 5:
+        piece = String.fromCharCode(charAt(b, k, 0, wide), charAt(b, k, 1, wide), charAt(b, k, 2, wide), charAt(b, k, 3, wide), charAt(b, k, 4, wide));
+        break;
+      case 6:
+        piece = String.fromCharCode(charAt(b, k, 0, wide), charAt(b, k, 1, wide), charAt(b, k, 2, wide), charAt(b, k, 3, wide), charAt(b, k, 4, wide), charAt(b, k, 5, wide));
+        break;
+      case 7:
+        piece = String.fromCharCode(charAt(b, k, 0, wide), charAt(b, k, 1, wide), charAt(b, k, 2, wide), charAt(b, k, 3, wide), charAt(b, k, 4, wide), charAt(b, k, 5, wide), charAt(b, k, 6, wide));
+        break;
+      default:
+        piece = String.fromCharCode(charAt(b, k, 0, wide), charAt(b, k, 1, wide), charAt(b, k, 2, wide), charAt(b, k, 3, wide), charAt(b, k, 4, wide), charAt(b, k, 5, wide), charAt(b, k, 6, wide), charAt(b, k, 7, wide));
+    }
+    out = i === 0 ? piece : out + piece;
+  }
+  return out;
+}
+
+function charAt(b: Uint8Array, at: number, i: number, wide: boolean): number {
+  return wide ? (b[at + 2 * i]! << 8) | b[at + 2 * i + 1]! : b[at + i]!;
 }
 
 function decodeOctets(r: BitReader, sz: SizeRange | undefined): Uint8Array {
@@ -233,6 +292,8 @@ export function bytesToOid(bytes: Uint8Array): string {
   return s;
 }
 
+const OID_MEMORY = 8;
+
 /** A schema compiled into a decoding function, built once per schema object. */
 type Dec = (r: BitReader, depth: number) => unknown;
 
@@ -304,13 +365,33 @@ function buildDecoder(s: AnySchema): Dec {
     }
     case 'charString':
       return buildCharString(s);
-    case 'oid':
+    case 'oid': {
+      // A message carries the same few OIDs again and again (protocol and generic-data ids):
+      // recently seen encodings map straight to the string made for them before.
+      const seenBytes: Uint8Array[] = [];
+      const seenStrings: string[] = [];
+      let next = 0;
       return (r, depth) => {
         if (depth > MAX_DEPTH) tooDeep();
         const len = readLengthPart(r);
         if (len >= K16) fail('OID too long');
-        return bytesToOid(r.readBytes(len));
+        for (let i = 0; i < seenBytes.length; i++) {
+          const b = seenBytes[i]!;
+          if (b.length === len && r.nextOctetsEqual(b)) {
+            r.takeOctets(len, 'OID');
+            return seenStrings[i]!;
+          }
+        }
+        const bytes = r.readBytes(len);
+        const oid = bytesToOid(bytes);
+        if (len <= 32) {
+          seenBytes[next] = bytes;
+          seenStrings[next] = oid;
+          next = (next + 1) % OID_MEMORY;
+        }
+        return oid;
       };
+    }
     case 'sequenceOf':
       return buildSequenceOf(s);
     case 'sequence':
@@ -388,33 +469,46 @@ function buildSequenceOf(s: SequenceOfSchema): Dec {
   const sz = s.size;
   let unit = -1;
   let itemDec: Dec | undefined;
-  const items = (r: BitReader, count: number, into: unknown[], depth: number): void => {
+  // Items go into an array of the announced size (the count is checked against the input
+  // first): growing one from [] allocates a 17-slot store for the usual one or two aliases.
+  const items = (r: BitReader, count: number, into: unknown[], from: number, depth: number): void => {
     const d = (itemDec ??= compileDecoder(item));
     let i = 0;
     try {
-      for (; i < count; i++) into.push(d(r, depth + 1));
+      for (; i < count; i++) into[from + i] = d(r, depth + 1);
     } catch (e) {
-      throw e instanceof PerDecodeError ? e.within(`[${into.length}]`) : e;
+      throw e instanceof PerDecodeError ? e.within(`[${from + i}]`) : e;
     }
   };
   return (r, depth) => {
     if (depth > MAX_DEPTH) tooDeep();
     if (unit < 0) unit = minBits(item);
-    const out: unknown[] = [];
     if (isFixed(sz) && sz.max < K64) {
       checkCount(r, sz.max, unit, sz.max);
-      items(r, sz.max, out, depth);
+      const out = new Array<unknown>(sz.max);
+      items(r, sz.max, out, 0, depth);
       return out;
     }
     const count = readSizePrefix(r, sz, unit);
     if (count >= 0) {
-      items(r, count, out, depth);
+      const out = new Array<unknown>(count);
+      items(r, count, out, 0, depth);
       return out;
     }
+    const first = readLengthPart(r);
+    checkCount(r, first, unit, first);
+    if (first < K16) {
+      checkTotal(sz, first);
+      const out = new Array<unknown>(first);
+      items(r, first, out, 0, depth);
+      return out;
+    }
+    const out: unknown[] = [];
+    items(r, first, out, 0, depth);
     for (;;) {
       const n = readLengthPart(r);
       checkCount(r, n, unit, out.length + n);
-      items(r, n, out, depth);
+      items(r, n, out, out.length, depth);
       if (n < K16) break;
     }
     checkTotal(sz, out.length);
@@ -471,6 +565,38 @@ function buildSequence(s: SequenceSchema): Dec {
   const ext = s.ext;
   const extNames = ext.map((f) => f.name);
   const extDecs: (Dec | undefined)[] = new Array<Dec | undefined>(ext.length).fill(undefined);
+  const rootDec = (i: number): Dec => (decs[i] = compileDecoder(root[i]!.schema));
+  const extDec = (k: number): Dec => (extDecs[k] = buildOpenType(ext[k]!.schema));
+
+  /** Extension additions after the root (bitmap length, bitmap, open types), into `out`. */
+  const decodeExtensions = (r: BitReader, depth: number, out: Record<string, unknown>, count: number): Record<string, unknown> => {
+    // The bitmap as one number when it fits (the usual case), else as a list.
+    let bitmapWord = 0;
+    let bitmap: boolean[] | undefined;
+    if (count <= 30) bitmapWord = r.readBits(count);
+    else {
+      bitmap = new Array<boolean>(count);
+      for (let k = 0; k < count; k++) bitmap[k] = r.readBit();
+    }
+    let unknown: Map<number, Uint8Array> | undefined;
+    let lastPresent = -1;
+    for (let k = 0; k < count; k++) {
+      if (bitmap ? !bitmap[k] : ((bitmapWord >>> (count - 1 - k)) & 1) === 0) continue;
+      lastPresent = k;
+      try {
+        if (k < ext.length) out[extNames[k]!] = (extDecs[k] ?? extDec(k))(r, depth);
+        else (unknown ??= new Map()).set(k, decodeOctets(r, undefined));
+      } catch (e) {
+        throw e instanceof PerDecodeError ? e.within(extNames[k] ?? `ext${k}`) : e;
+      }
+    }
+    rememberExtensions(out, count, lastPresent, unknown);
+    return out;
+  };
+
+  const generated = wide ? undefined : generateSequenceDecoder(names, optional, optCount, extensible, extNames, decs, rootDec, extDecs, extDec, decodeExtensions);
+  if (generated) return generated;
+
   return (r, depth) => {
     if (depth > MAX_DEPTH) tooDeep();
     const hasExt = extensible ? r.readBit() : false;
@@ -492,47 +618,116 @@ function buildSequence(s: SequenceSchema): Dec {
           oi++;
           if (!bit) continue;
         }
-        const d = decs[i] ?? (decs[i] = compileDecoder(root[i]!.schema));
-        out[names[i]!] = d(r, depth + 1);
+        out[names[i]!] = (decs[i] ?? rootDec(i))(r, depth + 1);
       }
     } catch (e) {
       throw e instanceof PerDecodeError ? e.within(names[i]!) : e;
     }
     if (!hasExt) return out;
-    let count: number;
-    if (!r.readBit()) count = r.readBits(6) + 1;
-    else {
-      count = readLengthPart(r);
-      if (count === 0 || count >= K16) fail('bad extension bitmap length');
-    }
-    r.need(count, 'extension bitmap');
-    // The bitmap as one number when it fits (the usual case), else as a list.
-    let bitmapWord = 0;
-    let bitmap: boolean[] | undefined;
-    if (count <= 30) bitmapWord = r.readBits(count);
-    else {
-      bitmap = new Array<boolean>(count);
-      for (let k = 0; k < count; k++) bitmap[k] = r.readBit();
-    }
-    let unknown: Map<number, Uint8Array> | undefined;
-    let lastPresent = -1;
-    for (let k = 0; k < count; k++) {
-      if (bitmap ? !bitmap[k] : ((bitmapWord >>> (count - 1 - k)) & 1) === 0) continue;
-      lastPresent = k;
-      try {
-        if (k < ext.length) {
-          const d = extDecs[k] ?? (extDecs[k] = buildOpenType(ext[k]!.schema));
-          out[extNames[k]!] = d(r, depth);
-        } else (unknown ??= new Map()).set(k, decodeOctets(r, undefined));
-      } catch (e) {
-        throw e instanceof PerDecodeError ? e.within(extNames[k] ?? `ext${k}`) : e;
-      }
-    }
-    // Only what a default re-encode would not reproduce needs remembering: a bitmap wider than
-    // the last present addition, or additions our schema does not know.
-    if (count !== lastPresent + 1 || unknown) attachExtensionInfo(out, { count, unknown: unknown ?? new Map() });
-    return out;
+    return decodeExtensions(r, depth, out, readExtensionCount(r));
   };
+}
+
+function readExtensionCount(r: BitReader): number {
+  let count: number;
+  if (!r.readBit()) count = r.readBits(6) + 1;
+  else {
+    count = readLengthPart(r);
+    if (count === 0 || count >= K16) fail('bad extension bitmap length');
+  }
+  r.need(count, 'extension bitmap');
+  return count;
+}
+
+/**
+ * Only what a default re-encode would not reproduce needs remembering: a bitmap wider than the
+ * last present addition, or additions our schema does not know.
+ */
+function rememberExtensions(out: object, count: number, lastPresent: number, unknown: Map<number, Uint8Array> | undefined): void {
+  if (count !== lastPresent + 1 || unknown) attachExtensionInfo(out, { count, unknown: unknown ?? new Map() });
+}
+
+/** Additions beyond the ones our schema knows (bits k >= known of a bitmap of <= 30), kept as bytes. */
+function unknownExtensions(r: BitReader, out: object, word: number, count: number, known: number, lastPresent: number): object {
+  let unknown: Map<number, Uint8Array> | undefined;
+  for (let k = known; k < count; k++) {
+    if (((word >>> (count - 1 - k)) & 1) === 0) continue;
+    lastPresent = k;
+    try {
+      (unknown ??= new Map()).set(k, decodeOctets(r, undefined));
+    } catch (e) {
+      throw e instanceof PerDecodeError ? e.within(`ext${k}`) : e;
+    }
+  }
+  rememberExtensions(out, count, lastPresent, unknown);
+  return out;
+}
+
+/** Field names we are willing to put in generated source (as string literals; never __proto__). */
+const SAFE_NAME = /^[A-Za-z][A-Za-z0-9_$-]*$/;
+let codegenAvailable = true;
+
+/**
+ * A SEQUENCE decoder generated as source: the field stores become named stores of fixed keys,
+ * each with its own inline cache, where the shared closure above made every store in every
+ * SEQUENCE one megamorphic keyed store (it was the decoder's largest cost). Same steps and checks
+ * as the closure; undefined when a name is unsuitable or code generation is disallowed.
+ */
+function generateSequenceDecoder(
+  names: readonly string[],
+  optional: readonly boolean[],
+  optCount: number,
+  extensible: boolean,
+  extNames: readonly string[],
+  decs: (Dec | undefined)[],
+  rootDec: (i: number) => Dec,
+  extDecs: (Dec | undefined)[],
+  extDec: (k: number) => Dec,
+  decodeExtensions: (r: BitReader, depth: number, out: Record<string, unknown>, count: number) => Record<string, unknown>,
+): Dec | undefined {
+  if (!codegenAvailable || !names.every((x) => SAFE_NAME.test(x)) || !extNames.every((x) => SAFE_NAME.test(x))) return undefined;
+  const lit = (x: string): string => JSON.stringify(x);
+  const src: string[] = [];
+  src.push('return function decodeSequence(r, depth) {');
+  src.push('if (depth > MAX_DEPTH) tooDeep();');
+  if (extensible) src.push('const hasExt = r.readBit();');
+  if (optCount > 0) src.push(`const present = r.readBits(${optCount});`);
+  src.push('const out = {};', 'const dd = depth + 1;', 'let i = 0;', 'try {');
+  let oi = 0;
+  names.forEach((name, i) => {
+    const store = `i = ${i}; out[${lit(name)}] = (decs[${i}] ?? rootDec(${i}))(r, dd);`;
+    if (optional[i]) src.push(`if ((present & ${2 ** (optCount - 1 - oi++)}) !== 0) { ${store} }`);
+    else src.push(store);
+  });
+  src.push('} catch (e) { throw e instanceof PerDecodeError ? e.within(names[i]) : e; }');
+  if (!extensible) src.push('return out;');
+  else {
+    src.push('if (!hasExt) return out;');
+    // Bitmaps over 30 bits (never seen in H.225/H.245) take the closure's path.
+    src.push('const count = readExtensionCount(r);');
+    src.push('if (count > 30) return decodeExtensions(r, depth, out, count);');
+    src.push('const word = r.readBits(count);');
+    src.push('let lastPresent = -1;', 'try {');
+    extNames.forEach((name, k) => {
+      src.push(`if (count > ${k} && ((word >>> (count - ${k + 1})) & 1) !== 0) { i = ${k}; lastPresent = ${k}; out[${lit(name)}] = (extDecs[${k}] ?? extDec(${k}))(r, depth); }`);
+    });
+    src.push('} catch (e) { throw e instanceof PerDecodeError ? e.within(extNames[i]) : e; }');
+    src.push(`if (count > ${extNames.length}) return unknownExtensions(r, out, word, count, ${extNames.length}, lastPresent);`);
+    src.push('if (count !== lastPresent + 1) rememberExtensions(out, count, lastPresent, undefined);');
+    src.push('return out;');
+  }
+  src.push('};');
+  try {
+    const make = new Function(
+      'MAX_DEPTH', 'tooDeep', 'PerDecodeError', 'names', 'extNames', 'decs', 'rootDec', 'extDecs', 'extDec',
+      'decodeExtensions', 'readExtensionCount', 'unknownExtensions', 'rememberExtensions',
+      src.join('\n'),
+    ) as (...args: unknown[]) => Dec;
+    return make(MAX_DEPTH, tooDeep, PerDecodeError, names, extNames, decs, rootDec, extDecs, extDec, decodeExtensions, readExtensionCount, unknownExtensions, rememberExtensions);
+  } catch {
+    codegenAvailable = false; // e.g. node --disallow-code-generation-from-strings
+    return undefined;
+  }
 }
 
 function buildChoice(s: ChoiceSchema): Dec {

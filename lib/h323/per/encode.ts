@@ -5,7 +5,7 @@
  * path allocates no strings or closures).
  */
 import { BitWriter } from './bits.js';
-import { charInfo as shared_charInfo, extensionInfo as shared_extensionInfo, octetsFor as shared_octetsFor, bitsFor as shared_bitsFor, K16 as shared_K16, K64 as shared_K64, type CharInfo } from './common.js';
+import { charInfo as shared_charInfo, extensionInfo as shared_extensionInfo, octetsFor as shared_octetsFor, bitsFor as shared_bitsFor, K16 as shared_K16, K64 as shared_K64, type CharInfo, type ExtensionInfo } from './common.js';
 import { PerEncodeError } from './errors.js';
 import type { AnySchema, BitString, CharStringSchema, ChoiceSchema, IntegerSchema, Schema, SequenceOfSchema, SequenceSchema, SizeRange } from './schema.js';
 
@@ -141,11 +141,31 @@ function encodeInteger(w: BitWriter, s: IntegerSchema, v: number): void {
 function writeChars(w: BitWriter, v: string, from: number, to: number, info: CharInfo, align: boolean): void {
   if (to > from && align) w.align();
   const table = info.codeToValue;
+  if ((info.bits === 8 || info.bits === 16) && w.octetAligned) {
+    writeOctetChars(w, v, from, to, table, info.maxCode, info.bits === 16);
+    return;
+  }
   for (let i = from; i < to; i++) {
     const c = v.charCodeAt(i);
     const x = table ? (c < table.length ? table[c]! : -1) : c <= info.maxCode ? c : -1;
     if (x < 0) fail(`character code ${c} not in permitted alphabet`);
     w.writeBits(x, info.bits);
+  }
+}
+
+/** Characters of one or two whole octets each (IA5, Visible, BMP), stored straight into the writer. */
+function writeOctetChars(w: BitWriter, v: string, from: number, to: number, table: Int32Array | undefined, maxCode: number, wide: boolean): void {
+  const n = to - from;
+  const at = w.claimOctets(wide ? n * 2 : n);
+  const b = w.buffer;
+  for (let i = 0; i < n; i++) {
+    const c = v.charCodeAt(from + i);
+    const x = table ? (c < table.length ? table[c]! : -1) : c <= maxCode ? c : -1;
+    if (x < 0) fail(`character code ${c} not in permitted alphabet`);
+    if (wide) {
+      b[at + 2 * i] = x >>> 8;
+      b[at + 2 * i + 1] = x & 0xff;
+    } else b[at + i] = x;
   }
 }
 
@@ -448,6 +468,10 @@ function buildSequence(s: SequenceSchema): Enc {
   const ext = s.ext;
   const extNames = ext.map((f) => f.name);
   const extEncs: (Enc | undefined)[] = new Array<Enc | undefined>(ext.length).fill(undefined);
+  const rootEnc = (i: number): Enc => (encs[i] = compileEncoder(root[i]!.schema));
+  const extEnc = (k: number): Enc => (extEncs[k] = buildOpenType(ext[k]!.schema));
+  const generated = generateSequenceEncoder(names, optional, extensible, extNames, encs, rootEnc, extEncs, extEnc);
+  if (generated) return generated;
   return (w, value) => {
     const obj = asRecord(value);
     const info = extensible ? extensionInfo(obj) : undefined;
@@ -458,7 +482,7 @@ function buildSequence(s: SequenceSchema): Enc {
         break;
       }
     }
-    if (info) for (const idx of info.unknown.keys()) if (idx > lastExt) lastExt = idx;
+    if (info) lastExt = lastUnknownExtension(info, lastExt);
     const hasExt = lastExt >= 0;
     if (extensible) w.writeBit(hasExt);
     else if (hasExt) fail('extension values on a non-extensible SEQUENCE');
@@ -482,23 +506,13 @@ function buildSequence(s: SequenceSchema): Enc {
           if (!optional[i]) fail('missing mandatory field');
           continue;
         }
-        const e = encs[i] ?? (encs[i] = compileEncoder(root[i]!.schema));
-        e(w, fv);
+        (encs[i] ?? rootEnc(i))(w, fv);
       }
     } catch (err) {
       throw err instanceof PerEncodeError ? err.within(names[i]!) : err;
     }
     if (!hasExt) return;
-    // Bitmap width: what the sender used when we re-encode a received value; for our own values,
-    // up to the last present addition (what H323Plus/GnuGk send, so our bytes look like theirs).
-    const count = Math.max(info?.count ?? 0, lastExt + 1);
-    if (count <= 64) {
-      w.writeBit(false);
-      w.writeBits(count - 1, 6);
-    } else {
-      w.writeBit(true);
-      writeUnconstrainedLength(w, count);
-    }
+    const count = extensionCount(w, info, lastExt);
     for (let k = 0; k < count; k++) {
       w.writeBit(k < extNames.length ? obj[extNames[k]!] !== undefined : info?.unknown.has(k) === true);
     }
@@ -507,8 +521,7 @@ function buildSequence(s: SequenceSchema): Enc {
         const fv = obj[extNames[k]!];
         if (fv === undefined) continue;
         try {
-          const e = extEncs[k] ?? (extEncs[k] = buildOpenType(ext[k]!.schema));
-          e(w, fv);
+          (extEncs[k] ?? extEnc(k))(w, fv);
         } catch (err) {
           throw err instanceof PerEncodeError ? err.within(extNames[k]!) : err;
         }
@@ -518,6 +531,114 @@ function buildSequence(s: SequenceSchema): Enc {
       }
     }
   };
+}
+
+function lastUnknownExtension(info: ExtensionInfo, lastExt: number): number {
+  for (const idx of info.unknown.keys()) if (idx > lastExt) lastExt = idx;
+  return lastExt;
+}
+
+/**
+ * Writes the extension bitmap's length and returns it: what the sender used when we re-encode a
+ * received value; for our own values, up to the last present addition (what H323Plus/GnuGk send,
+ * so our bytes look like theirs).
+ */
+function extensionCount(w: BitWriter, info: ExtensionInfo | undefined, lastExt: number): number {
+  const count = Math.max(info?.count ?? 0, lastExt + 1);
+  if (count <= 64) {
+    w.writeBit(false);
+    w.writeBits(count - 1, 6);
+  } else {
+    w.writeBit(true);
+    writeUnconstrainedLength(w, count);
+  }
+  return count;
+}
+
+/** Bitmap bits and open types of additions our schema does not know (indexes from `known` on). */
+function unknownExtensions(w: BitWriter, info: ExtensionInfo | undefined, known: number, count: number, bitmap: boolean): void {
+  for (let k = known; k < count; k++) {
+    if (bitmap) w.writeBit(info?.unknown.has(k) === true);
+    else {
+      const raw = info?.unknown.get(k);
+      if (raw) writeOpenType(w, raw);
+    }
+  }
+}
+
+/** Field names we are willing to put in generated source (as string literals; never __proto__). */
+const SAFE_NAME = /^[A-Za-z][A-Za-z0-9_$-]*$/;
+let codegenAvailable = true;
+
+/**
+ * A SEQUENCE encoder generated as source: each field is read once by a named load of a fixed key
+ * with its own inline cache, where the shared closure above read every field two or three times
+ * through megamorphic keyed loads (the encoder's largest cost). Same output and checks as the
+ * closure; undefined when a name is unsuitable or code generation is disallowed.
+ */
+function generateSequenceEncoder(
+  names: readonly string[],
+  optional: readonly boolean[],
+  extensible: boolean,
+  extNames: readonly string[],
+  encs: (Enc | undefined)[],
+  rootEnc: (i: number) => Enc,
+  extEncs: (Enc | undefined)[],
+  extEnc: (k: number) => Enc,
+): Enc | undefined {
+  if (!codegenAvailable || !names.every((x) => SAFE_NAME.test(x)) || !extNames.every((x) => SAFE_NAME.test(x))) return undefined;
+  const lit = (x: string): string => JSON.stringify(x);
+  const K = extNames.length;
+  const src: string[] = [];
+  src.push('return function encodeSequence(w, value) {');
+  src.push('const obj = asRecord(value);');
+  names.forEach((name, i) => src.push(`const f${i} = obj[${lit(name)}];`));
+  extNames.forEach((name, k) => src.push(`const x${k} = obj[${lit(name)}];`));
+  let last = '-1';
+  for (let k = 0; k < K; k++) last = `x${k} !== undefined ? ${k} : ${last}`;
+  src.push(`let lastExt = ${last};`);
+  if (extensible) {
+    src.push('const info = extensionInfo(obj);');
+    src.push('if (info !== undefined) lastExt = lastUnknownExtension(info, lastExt);');
+    src.push('w.writeBit(lastExt >= 0);');
+  } else if (K > 0) src.push(`if (lastExt >= 0) fail('extension values on a non-extensible SEQUENCE');`);
+  // Presence bitmap of the OPTIONAL root components, in pieces of up to 30 bits.
+  const opt = names.map((_, i) => i).filter((i) => optional[i]);
+  for (let at = 0; at < opt.length; at += 30) {
+    const piece = opt.slice(at, at + 30);
+    const terms = piece.map((i, j) => `(f${i} !== undefined ? ${2 ** (piece.length - 1 - j)} : 0)`);
+    src.push(`w.writeBits(${terms.join(' | ')}, ${piece.length});`);
+  }
+  src.push('let i = 0;', 'try {');
+  names.forEach((_, i) => {
+    const call = `(encs[${i}] ?? rootEnc(${i}))(w, f${i});`;
+    if (optional[i]) src.push(`if (f${i} !== undefined) { i = ${i}; ${call} }`);
+    else src.push(`i = ${i}; if (f${i} === undefined) fail('missing mandatory field'); ${call}`);
+  });
+  src.push('} catch (err) { throw err instanceof PerEncodeError ? err.within(names[i]) : err; }');
+  if (extensible) {
+    src.push('if (lastExt < 0) return;');
+    src.push('const count = extensionCount(w, info, lastExt);');
+    for (let k = 0; k < K; k++) src.push(`if (count > ${k}) w.writeBit(x${k} !== undefined);`);
+    src.push(`if (count > ${K}) unknownExtensions(w, info, ${K}, count, true);`);
+    src.push('try {');
+    // A present addition always lies below count (count > lastExt).
+    for (let k = 0; k < K; k++) src.push(`if (x${k} !== undefined) { i = ${k}; (extEncs[${k}] ?? extEnc(${k}))(w, x${k}); }`);
+    src.push('} catch (err) { throw err instanceof PerEncodeError ? err.within(extNames[i]) : err; }');
+    src.push(`if (count > ${K}) unknownExtensions(w, info, ${K}, count, false);`);
+  }
+  src.push('};');
+  try {
+    const make = new Function(
+      'asRecord', 'extensionInfo', 'fail', 'PerEncodeError', 'names', 'extNames', 'encs', 'rootEnc', 'extEncs', 'extEnc',
+      'lastUnknownExtension', 'extensionCount', 'unknownExtensions',
+      src.join('\n'),
+    ) as (...args: unknown[]) => Enc;
+    return make(asRecord, extensionInfo, fail, PerEncodeError, names, extNames, encs, rootEnc, extEncs, extEnc, lastUnknownExtension, extensionCount, unknownExtensions);
+  } catch {
+    codegenAvailable = false; // e.g. node --disallow-code-generation-from-strings
+    return undefined;
+  }
 }
 
 function buildChoice(s: ChoiceSchema): Enc {

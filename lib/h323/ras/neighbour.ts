@@ -7,13 +7,16 @@
  * gatekeeper-monitoring-check every few seconds; an unanswered ping disables the neighbour.
  */
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { lookup as dnsLookup, type LookupOneOptions } from 'node:dns';
+import { isIPv4 } from 'node:net';
 import { componentLogger } from '../../log/logger.js';
 import type { AliasAddressValue, TransportAddressValue } from '../h225/common-types.js';
 import { PerDecodeError } from '../per/index.js';
-import { aliasToString, decodeRas, encodeRas, ipAddress, ras, rasType, transportHostPort, type HostPort } from './messages.js';
-import { rasMetrics, type RasMetrics } from './metrics.js';
+import { aliasToString, decodeRas, encodeRas, ipAddress, ras, rasType, type HostPort } from './messages.js';
+import { countingChild, rasMetrics, type CountingChild, type RasMetrics } from './metrics.js';
 import { SourceRateLimiter, type RateLimitConfig } from './rate-limit.js';
-import type { AliasResolver, LocationAnswer, LrjReason } from './resolver.js';
+import type { AliasResolver, LocationAnswer, LocationQuery, LrjReason } from './resolver.js';
+import type { EndpointTypeValue } from '../h225/common-types.js';
 import type { LocationRequestValue, RasMessageValue } from './schema.js';
 import type { RasHandler, RasTransport } from './transport.js';
 import type { Registry } from 'prom-client';
@@ -57,25 +60,74 @@ interface Answered {
 }
 
 const ANSWER_CACHE_MS = 10000;
+/** Answers per cache generation (two are kept): a flood shortens how long answers stay, not memory. */
 const ANSWER_CACHE_MAX = 10000;
+
+/** LCF destinationType: the shape GnuGk accepted from H323Plus; only read by the encoder. */
+const GATEWAY_TYPE: EndpointTypeValue = Object.freeze({ gateway: Object.freeze({}), mc: false, undefinedNode: false });
+
+/**
+ * dgram resolves every send's address with dns.lookup, which for an IP literal still defers the
+ * send by a tick; our reply addresses are always IPv4 literals, so answer those at once.
+ */
+function literalLookup(host: string, options: LookupOneOptions, cb: (err: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  if (isIPv4(host)) cb(null, host, 4);
+  else dnsLookup(host, options, cb);
+}
+
+/** Whether the 4 octets of an IPv4 TransportAddress spell the dotted string `s`, without building a string. */
+function sameIPv4(ip: Uint8Array, s: string): boolean {
+  if (ip.length !== 4) return false;
+  let k = 0;
+  for (let i = 0; i < 4; i++) {
+    let v = 0;
+    const start = k;
+    for (; k < s.length; k++) {
+      const c = s.charCodeAt(k);
+      if (c === 46) break;
+      if (c < 48 || c > 57) return false;
+      v = v * 10 + (c - 48);
+    }
+    if (k === start || k - start > 3 || v !== ip[i]) return false;
+    if (i < 3) {
+      if (s.charCodeAt(k) !== 46) return false;
+      k++;
+    }
+  }
+  return k === s.length;
+}
 
 export class NeighbourResponder {
   private socket: Socket | undefined;
   private readonly log = componentLogger('h323-neighbour');
   private readonly metrics: RasMetrics;
   private readonly limiter: SourceRateLimiter;
-  private readonly pending = new Map<string, Pending>();
-  private readonly answered = new Map<string, Answered>();
+  /** Lookups running, by requestKey. */
+  private readonly pending = new Map<number, Pending>();
+  /**
+   * Answers for retries, by requestKey, in two generations: new answers go into the current one,
+   * which becomes the previous one after ANSWER_CACHE_MS (or ANSWER_CACHE_MAX answers), when the
+   * previous one is dropped whole. Each answer is kept at least ANSWER_CACHE_MS unless a flood
+   * fills generations early, and its expiry is checked on use; no per-entry eviction work.
+   */
+  private answeredNow = new Map<number, Answered>();
+  private answeredBefore = new Map<number, Answered>();
+  private generationEnds = 0;
   private readonly inFlight = new Set<AbortController>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private bound: HostPort | undefined;
   private otherHandler: RasHandler | undefined;
-  /** Labelled metric children, resolved once per label set rather than hashed on every LRQ. */
-  private readonly inByType = new Map<string, { inc(): void }>();
-  private readonly outLcf: { inc(): void };
-  private readonly outLrj: { inc(): void };
+  /** Labelled metric children, resolved once per label set rather than on every datagram. */
+  private readonly inByType = new Map<string, CountingChild>();
+  private readonly rejectsByReason = new Map<string, CountingChild>();
+  private readonly outLcf: CountingChild;
+  private readonly outLrj: CountingChild;
   private readonly answerLcf: { observe(v: number): void };
   private readonly answerLrj: { observe(v: number): void };
+  private readonly refusedUnknownSource: CountingChild;
+  private readonly refusedGatekeeperId: CountingChild;
+  private readonly refusedRateLimited: CountingChild;
+  private readonly malformed: CountingChild;
   /** Default LCF addresses as RAS values, built once (after bind for the RAS address). */
   private defaultCsa: TransportAddressValue | undefined;
   private defaultRas: TransportAddressValue | undefined;
@@ -85,10 +137,15 @@ export class NeighbourResponder {
 
   constructor(private readonly opts: NeighbourResponderOptions) {
     this.metrics = rasMetrics(opts.registry);
-    this.outLcf = this.metrics.messages.labels({ direction: 'out', type: 'locationConfirm' });
-    this.outLrj = this.metrics.messages.labels({ direction: 'out', type: 'locationReject' });
-    this.answerLcf = this.metrics.lrqAnswerSeconds.labels({ result: 'lcf' });
-    this.answerLrj = this.metrics.lrqAnswerSeconds.labels({ result: 'lrj' });
+    const m = this.metrics;
+    this.outLcf = countingChild(m.messages, { direction: 'out', type: 'locationConfirm' });
+    this.outLrj = countingChild(m.messages, { direction: 'out', type: 'locationReject' });
+    this.answerLcf = m.lrqAnswerSeconds.labels({ result: 'lcf' });
+    this.answerLrj = m.lrqAnswerSeconds.labels({ result: 'lrj' });
+    this.refusedUnknownSource = countingChild(m.refused, { cause: 'unknownSource' });
+    this.refusedGatekeeperId = countingChild(m.refused, { cause: 'gatekeeperId' });
+    this.refusedRateLimited = countingChild(m.refused, { cause: 'rateLimited' });
+    this.malformed = countingChild(m.malformed, { component: 'neighbour' });
     this.limiter = new SourceRateLimiter(opts.rateLimit ?? { perSecond: 200, burst: 400 });
   }
 
@@ -96,7 +153,7 @@ export class NeighbourResponder {
   start(): Promise<HostPort> {
     return new Promise((resolve, reject) => {
       // A larger receive buffer rides out bursts (GnuGk retries, floods) while a lookup runs.
-      const s = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
+      const s = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, lookup: literalLookup });
       this.socket = s;
       s.once('error', reject);
       s.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
@@ -133,7 +190,7 @@ export class NeighbourResponder {
    */
   rasTransport(): RasTransport {
     return {
-      send: (bytes, to) => this.send(bytes, to),
+      send: (bytes, to) => this.send(bytes, to.host, to.port),
       setHandler: (h) => {
         this.otherHandler = h;
       },
@@ -147,14 +204,15 @@ export class NeighbourResponder {
       this.handle(buf, rinfo);
     } catch (err) {
       // Never let one datagram take the process down.
-      this.metrics.malformed.inc({ component: 'neighbour' });
+      this.malformed.inc();
       this.log.warn('neighbour datagram handling failed', { err: (err as Error).message });
     }
   }
 
   private handle(buf: Buffer, rinfo: RemoteInfo): void {
+    const t0 = performance.now();
     if (!this.limiter.allow(rinfo.address)) {
-      this.metrics.refused.inc({ cause: 'rateLimited' });
+      this.refusedRateLimited.inc();
       return;
     }
     let msg: RasMessageValue;
@@ -162,14 +220,14 @@ export class NeighbourResponder {
       msg = decodeRas(buf);
     } catch (err) {
       if (!(err instanceof PerDecodeError)) throw err;
-      this.metrics.malformed.inc({ component: 'neighbour' });
+      this.malformed.inc();
       this.log.debug('malformed RAS dropped', { from: rinfo.address, bytes: buf.length });
       return;
     }
     const type = rasType(msg) ?? 'unknown';
     let inCounter = this.inByType.get(type);
     if (!inCounter) {
-      inCounter = this.metrics.messages.labels({ direction: 'in', type });
+      inCounter = countingChild(this.metrics.messages, { direction: 'in', type });
       this.inByType.set(type, inCounter);
     }
     inCounter.inc();
@@ -178,39 +236,84 @@ export class NeighbourResponder {
       else this.log.debug('non-LRQ ignored on neighbour socket', { type });
       return;
     }
-    this.onLrq(msg.value, rinfo, performance.now());
+    this.onLrq(msg.value, rinfo.address, rinfo.port, t0);
   }
 
-  private onLrq(lrq: LocationRequestValue, rinfo: RemoteInfo, t0: number): void {
-    const replyTo = this.replyTarget(lrq, rinfo);
-    const peer = this.opts.neighbours.find((n) => n.host === rinfo.address && (n.port === undefined || n.port === rinfo.port));
+  /** Index of the configured neighbour sending from host:port, or -1. */
+  private findPeer(host: string, port: number): number {
+    const peers = this.opts.neighbours;
+    for (let i = 0; i < peers.length; i++) {
+      const n = peers[i]!;
+      if (n.host === host && (n.port === undefined || n.port === port)) return i;
+    }
+    return -1;
+  }
+
+  private onLrq(lrq: LocationRequestValue, host: string, port: number, t0: number): void {
+    // Answers go to the sender's host: replyAddress only chooses the port (see replyPort).
+    const replyTo = this.replyPort(lrq, host, port);
+    const peerIndex = this.findPeer(host, port);
+    const peer = peerIndex >= 0 ? this.opts.neighbours[peerIndex] : undefined;
     if (!peer) {
-      this.metrics.refused.inc({ cause: 'unknownSource' });
-      this.reject(lrq.requestSeqNum, 'securityDenial', replyTo, t0);
+      this.refusedUnknownSource.inc();
+      this.reject(lrq.requestSeqNum, 'securityDenial', host, replyTo, t0);
       return;
     }
     if (peer.gatekeeperId !== undefined && lrq.gatekeeperIdentifier !== undefined && lrq.gatekeeperIdentifier !== peer.gatekeeperId) {
-      this.metrics.refused.inc({ cause: 'gatekeeperId' });
-      this.reject(lrq.requestSeqNum, 'securityDenial', replyTo, t0);
+      this.refusedGatekeeperId.inc();
+      this.reject(lrq.requestSeqNum, 'securityDenial', host, replyTo, t0);
       return;
     }
-    const key = `${rinfo.address}:${rinfo.port}:${lrq.requestSeqNum}`;
-    const done = this.answered.get(key);
-    if (done && done.expires > Date.now()) {
+    // One request: its neighbour (so its host), source port and sequence number, as a number
+    // (exact below 2^53) rather than a string built and hashed per LRQ.
+    const key = (peerIndex * 65536 + port) * 65536 + lrq.requestSeqNum;
+    const done = this.answeredNow.get(key) ?? this.answeredBefore.get(key);
+    if (done && done.expires > performance.now()) {
       // A retry of an LRQ we already answered: same answer again, no second lookup.
-      this.send(done.bytes, replyTo);
+      this.send(done.bytes, host, replyTo);
       return;
     }
     if (this.pending.has(key)) return; // retry while the lookup runs; RIP/answer will follow
-    const destinationStrings = lrq.destinationInfo.map(aliasToString).filter((s): s is string => s !== undefined);
-    if (destinationStrings.includes(GNUGK_PING_ALIAS)) {
-      this.reject(lrq.requestSeqNum, 'requestDenied', replyTo, t0, key);
+    const dest = lrq.destinationInfo;
+    const destinationStrings: string[] = [];
+    let ping = false;
+    for (let i = 0; i < dest.length; i++) {
+      const s = aliasToString(dest[i]!);
+      if (s === undefined) continue;
+      destinationStrings.push(s);
+      if (s === GNUGK_PING_ALIAS) ping = true;
+    }
+    if (ping) {
+      this.reject(lrq.requestSeqNum, 'requestDenied', host, replyTo, t0, key);
       return;
     }
-    this.lookup(lrq, peer, destinationStrings, replyTo, key, t0);
+    const query: LocationQuery = {
+      destination: dest,
+      destinationStrings,
+      source: lrq.sourceInfo ?? [],
+      neighbour: peer.name,
+      callIdentifier: lrq.callIdentifier?.guid,
+      hopCount: lrq.hopCount,
+    };
+    const resolver = this.opts.resolver;
+    if (resolver.locateNow) {
+      let answer: LocationAnswer | undefined;
+      try {
+        answer = resolver.locateNow(query);
+      } catch (err) {
+        this.log.warn('alias lookup failed', { neighbour: peer.name, err: (err as Error)?.message });
+        answer = { result: 'notFound', reason: 'undefinedReason' };
+      }
+      if (answer) {
+        this.answer(lrq, answer, host, replyTo, t0, key);
+        return;
+      }
+    }
+    this.lookup(lrq, query, host, replyTo, key, t0);
   }
 
-  private lookup(lrq: LocationRequestValue, peer: NeighbourPeer, destinationStrings: string[], replyTo: HostPort, key: string, t0: number): void {
+  /** A lookup that may take long: RIP after ripAfterMs, give up after lookupTimeoutMs. */
+  private lookup(lrq: LocationRequestValue, query: LocationQuery, host: string, replyTo: number, key: number, t0: number): void {
     const ctl = new AbortController();
     this.inFlight.add(ctl);
     this.pending.set(key, { startedAt: t0 });
@@ -230,7 +333,7 @@ export class NeighbourResponder {
       if (settled) return;
       const bytes = encodeRas(ras('requestInProgress', { requestSeqNum: lrq.requestSeqNum, delay: Math.min(65535, Math.max(1, timeoutMs)) }));
       this.metrics.messages.inc({ direction: 'out', type: 'requestInProgress' });
-      this.send(bytes, replyTo);
+      this.send(bytes, host, replyTo);
       timer = setTimeout(giveUp, Math.max(0, timeoutMs - ripAfter));
       this.timers.add(timer);
     };
@@ -245,17 +348,7 @@ export class NeighbourResponder {
       }
       this.inFlight.delete(ctl);
       this.pending.delete(key);
-      if (!this.socket) return;
-      if (answer.result === 'found') this.confirm(lrq, answer, replyTo, t0, key);
-      else this.reject(lrq.requestSeqNum, answer.reason ?? 'requestDenied', replyTo, t0, key);
-    };
-    const query = {
-      destination: lrq.destinationInfo,
-      destinationStrings,
-      source: lrq.sourceInfo ?? [],
-      neighbour: peer.name,
-      ...(lrq.callIdentifier ? { callIdentifier: lrq.callIdentifier.guid } : {}),
-      ...(lrq.hopCount !== undefined ? { hopCount: lrq.hopCount } : {}),
+      this.answer(lrq, answer, host, replyTo, t0, key);
     };
     let p: Promise<LocationAnswer>;
     try {
@@ -264,62 +357,74 @@ export class NeighbourResponder {
       p = Promise.reject(err);
     }
     p.then(finish, (err: unknown) => {
-      this.log.warn('alias lookup failed', { neighbour: peer.name, err: (err as Error)?.message });
+      this.log.warn('alias lookup failed', { neighbour: query.neighbour, err: (err as Error)?.message });
       finish({ result: 'notFound', reason: 'undefinedReason' });
     });
   }
 
-  private confirm(lrq: LocationRequestValue, answer: Extract<LocationAnswer, { result: 'found' }>, replyTo: HostPort, t0: number, key: string): void {
+  private answer(lrq: LocationRequestValue, answer: LocationAnswer, host: string, replyTo: number, t0: number, key: number): void {
+    if (!this.socket) return;
+    if (answer.result === 'found') this.confirm(lrq, answer, host, replyTo, t0, key);
+    else this.reject(lrq.requestSeqNum, answer.reason ?? 'requestDenied', host, replyTo, t0, key);
+  }
+
+  private confirm(lrq: LocationRequestValue, answer: Extract<LocationAnswer, { result: 'found' }>, host: string, replyTo: number, t0: number, key: number): void {
     const csa = answer.callSignalAddress
       ? ipAddress(answer.callSignalAddress.host, answer.callSignalAddress.port)
       : (this.defaultCsa ??= ipAddress(this.opts.callSignalAddress.host, this.opts.callSignalAddress.port));
     const rasAddr = (this.defaultRas ??= ((a) => ipAddress(a.host, a.port))(this.opts.rasAddress ?? this.address()));
-    const destinationInfo: AliasAddressValue[] = [...(answer.destinationInfo ?? lrq.destinationInfo)];
-    // Same shape as the H323Plus neighbour LCF GnuGk accepted in the captures.
+    // Same shape as the H323Plus neighbour LCF GnuGk accepted in the captures. The encoder only
+    // reads the alias list, so the LRQ's (or resolver's) array goes in as it is.
     const bytes = encodeRas(
       ras('locationConfirm', {
         requestSeqNum: lrq.requestSeqNum,
         callSignalAddress: csa,
         rasAddress: rasAddr,
-        destinationInfo,
-        destinationType: { gateway: {}, mc: false, undefinedNode: false },
+        destinationInfo: (answer.destinationInfo ?? lrq.destinationInfo) as AliasAddressValue[],
+        destinationType: GATEWAY_TYPE,
       }),
     );
     this.outLcf.inc();
     this.remember(key, bytes);
-    this.send(bytes, replyTo);
+    this.send(bytes, host, replyTo);
     this.answerLcf.observe((performance.now() - t0) / 1000);
   }
 
-  private reject(seq: number, reason: LrjReason, replyTo: HostPort, t0: number, key?: string): void {
+  private reject(seq: number, reason: LrjReason, host: string, replyTo: number, t0: number, key?: number): void {
     const bytes = encodeRas(ras('locationReject', { requestSeqNum: seq, rejectReason: { choice: reason, value: null } }));
     this.outLrj.inc();
-    this.metrics.rejects.inc({ direction: 'out', type: 'locationReject', reason });
-    if (key) this.remember(key, bytes);
-    this.send(bytes, replyTo);
+    let byReason = this.rejectsByReason.get(reason);
+    if (!byReason) {
+      byReason = countingChild(this.metrics.rejects, { direction: 'out', type: 'locationReject', reason });
+      this.rejectsByReason.set(reason, byReason);
+    }
+    byReason.inc();
+    if (key !== undefined) this.remember(key, bytes);
+    this.send(bytes, host, replyTo);
     this.answerLrj.observe((performance.now() - t0) / 1000);
   }
 
-  private remember(key: string, bytes: Uint8Array): void {
-    const now = Date.now();
-    if (this.answered.size >= ANSWER_CACHE_MAX) {
-      for (const [k, a] of this.answered) if (a.expires <= now) this.answered.delete(k);
-      if (this.answered.size >= ANSWER_CACHE_MAX) this.answered.clear();
+  private remember(key: number, bytes: Uint8Array): void {
+    const now = performance.now();
+    if (now >= this.generationEnds || this.answeredNow.size >= ANSWER_CACHE_MAX) {
+      this.answeredBefore = this.answeredNow;
+      this.answeredNow = new Map();
+      this.generationEnds = now + ANSWER_CACHE_MS;
     }
-    this.answered.set(key, { bytes, expires: now + ANSWER_CACHE_MS });
+    this.answeredNow.set(key, { bytes, expires: now + ANSWER_CACHE_MS });
   }
 
   /**
    * H.225 says answer to replyAddress; we only do so when it names the sender's own host, so a
-   * forged LRQ cannot make us send datagrams at a third party.
+   * forged LRQ cannot make us send datagrams at a third party. Returns the port to answer at.
    */
-  private replyTarget(lrq: LocationRequestValue, rinfo: RemoteInfo): HostPort {
-    const hp = transportHostPort(lrq.replyAddress);
-    if (hp && hp.host === rinfo.address && hp.port > 0) return hp;
-    return { host: rinfo.address, port: rinfo.port };
+  private replyPort(lrq: LocationRequestValue, host: string, port: number): number {
+    const ra = lrq.replyAddress;
+    if (ra.choice === 'ipAddress' && ra.value.port > 0 && sameIPv4(ra.value.ip, host)) return ra.value.port;
+    return port;
   }
 
-  private send(bytes: Uint8Array, to: HostPort): void {
-    this.socket?.send(bytes, to.port, to.host, this.onSent);
+  private send(bytes: Uint8Array, host: string, port: number): void {
+    this.socket?.send(bytes, port, host, this.onSent);
   }
 }

@@ -29,7 +29,7 @@ export interface H323SipLab {
   /** Alias -> lookup answer for the next calls. */
   targets: Map<string, ExpertTarget>;
   /** A SIPp expert answering one call with the given scenario (RTP from the lab's PCMA pcap). */
-  expert(scenario: 'h323-uas-bye' | 'h323-uas-wait-bye' | 'h323-uas-busy' | 'h323-uas-ring-cancel', holdMs?: number): Promise<SippUas>;
+  expert(scenario: 'h323-uas-bye' | 'h323-uas-wait-bye' | 'h323-uas-busy' | 'h323-uas-ring-cancel' | 'h323-uas-early' | 'h323-uas-video', holdMs?: number, earlyMs?: number): Promise<SippUas>;
   stop(): Promise<void>;
 }
 
@@ -73,9 +73,10 @@ export async function startH323SipLab(o: { rtpPackets?: number; noAnswerMs?: num
     get invitesPlaced() {
       return invites;
     },
-    async expert(scenario, holdMs = 1000) {
+    async expert(scenario, holdMs = 1000, earlyMs = 1500) {
       const xml = readFileSync(scenarioPath(join('calls', `${scenario}.xml`)), 'utf8')
-        .replaceAll('@PCAP@', media.pcapFor('PCMA')).replaceAll('@PT@', String(STATIC_PT.PCMA)).replaceAll('@CODEC@', 'PCMA');
+        .replaceAll('@PCAP@', media.pcapFor('PCMA')).replaceAll('@PT@', String(STATIC_PT.PCMA)).replaceAll('@CODEC@', 'PCMA')
+        .replaceAll('@EARLY_MS@', String(earlyMs));
       const file = join(media.workDir, `${scenario}-${Date.now()}-${experts.length}.xml`);
       writeFileSync(file, xml);
       const uas = await startSippUas({

@@ -89,24 +89,58 @@ describe('calls: H.323 -> SIP', function () {
     await uas.stop();
   });
 
-  it('endpoint hangs up -> the expert gets BYE with Reason Q.850 cause 16', async () => {
+  it('endpoint hangs up mid-call with cause 31 -> the expert gets BYE with Reason Q.850 cause 31', async () => {
     const l = lab!;
     const uas = await l.expert('h323-uas-wait-bye');
     l.targets.set('1001', `sip:expert@127.0.0.1:${uas.port}`);
     const ec = await dial(l, '1001');
     await new Promise<void>((r) => ec.call.once('connected', () => r()));
     await ec.rtp.receivedAtLeast(20);
-    ec.call.hangup(16);
+    ec.call.hangup(31);
     expect(await l.calls[0]!.whenFinished).to.equal('answered');
     await waitUntil(async () => /BYE sip:/.test(uas.messages()) && /CSeq: \d+ BYE[\s\S]*SIP\/2\.0 200 OK/.test(uas.messages()), 'BYE at SIPp');
     const sipp = await uas.stop();
-    expect(sipp.messages).to.match(/Reason: Q\.850;cause=16/);
+    expect(sipp.messages).to.match(/BYE sip:[\s\S]*Reason: Q\.850;cause=31;text="Normal, unspecified"/);
     expect(l.media.media.sessionCount).to.equal(0);
     if (l.media.fs) {
       const chans = l.media.fs.channelInfo();
       expect(chans.map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
       const hCh = chans.find((c) => c.remoteRtp?.port === ec.rtp.port)!;
       expect(hCh.rtp.rxPackets).to.be.greaterThan(0);
+    }
+  });
+
+  it('early media: expert 183 with SDP + RTP -> Progress with the fastStart answer, the expert\'s RTP reaches the H.323 caller before Connect', async () => {
+    const l = lab!;
+    const uas = await l.expert('h323-uas-early', 1000, 1500);
+    l.targets.set('1001', `sip:expert@127.0.0.1:${uas.port}`);
+    const ec = await dial(l, '1001');
+    const events: string[] = [];
+    ec.call.on('progress', () => events.push('progress'));
+    ec.call.on('alerting', () => events.push('alerting'));
+    ec.call.on('media', (m) => events.push(`media:${m.early ? 'early' : 'answer'}`));
+    let receivedAtConnect = -1;
+    await new Promise<void>((r) =>
+      ec.call.once('connected', () => {
+        receivedAtConnect = ec.rtp.stats.received;
+        events.push('connected');
+        r();
+      }),
+    );
+    expect(events.slice(0, 2)).to.deep.equal(['media:early', 'progress']);
+    expect(events).to.include('connected');
+    expect(receivedAtConnect, 'expert RTP before Connect').to.be.at.least(20);
+    ec.call.hangup(16);
+    expect(await l.calls[0]!.whenFinished).to.equal('answered');
+    await waitUntil(async () => /CSeq: \d+ BYE[\s\S]*SIP\/2\.0 200 OK/.test(uas.messages()), 'BYE at SIPp');
+    const sipp = await uas.stop();
+    expect(sipp.messages).to.match(/SIP\/2\.0 183 Session Progress/);
+    expect(l.media.media.sessionCount).to.equal(0);
+    if (l.media.fs) {
+      const chans = l.media.fs.channelInfo();
+      expect(chans.map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
+      const hCh = chans.find((c) => c.remoteRtp?.port === ec.rtp.port)!;
+      expect(hCh.rtp.relayedTx).to.equal(ec.rtp.stats.received); // FreeSWITCH -> endpoint, all counted
     }
   });
 

@@ -27,11 +27,13 @@ export interface CallsLab {
   /** Causes SipToH323Call passed to H323Call#hangup, per dialled call (spied through the injected dial). */
   hangups: number[][];
   caller(o: {
-    scenario: 'bye' | 'wait-bye' | 'reject' | 'cancel';
+    scenario: 'bye' | 'wait-bye' | 'reject' | 'cancel' | 'early' | 'video';
     status?: number;
     holdMs?: number;
     /** Offer this payload type / encoding instead of PCMA (8). */
     offer?: { pt: number; codec: string };
+    /** The video codec of the 'video' scenario's m=video line. */
+    video?: { pt: number; codec: string };
   }): Promise<SippResult>;
   stop(): Promise<void>;
 }
@@ -71,7 +73,8 @@ export async function startCallsLab(
         const xml = readFileSync(join(repoRoot, 'sip-configs', 'sipp', 'calls', `sip-to-h323-${s.scenario}.xml`), 'utf8')
           .replaceAll('@PCAP@', lab.pcapFor('PCMA')).replaceAll('@PT@', String(s.offer?.pt ?? STATIC_PT.PCMA))
           .replaceAll('@CODEC@', s.offer?.codec ?? 'PCMA')
-          .replaceAll('@STATUS@', String(s.status ?? 0));
+          .replaceAll('@STATUS@', String(s.status ?? 0))
+          .replaceAll('@VPT@', String(s.video?.pt ?? 96)).replaceAll('@VCODEC@', s.video?.codec ?? 'VP8');
         const file = join(lab.workDir, `${s.scenario}-${calls.length}-${Date.now()}.xml`);
         writeFileSync(file, xml);
         return runSipp({

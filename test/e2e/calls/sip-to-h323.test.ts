@@ -5,7 +5,10 @@
  */
 import { expect } from 'chai';
 import { stopAllSipp } from '../../lab/sipp.js';
-import { metricValue } from '../../lab/wait.js';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { Q931Channel, MessageType, findIe, type Q931Message } from '../../../lib/h323/q931/index.js';
+import { isolatedRegistry } from '../../../lib/metrics/registry.js';
+import { metricValue, waitUntil } from '../../lab/wait.js';
 import { PCAP_PACKETS } from '../media/harness.js';
 import { freePort } from '../../lab/ports.js';
 import { startCallsLab, type CallsLab } from './harness.js';
@@ -52,10 +55,9 @@ describe('calls: SIP -> H.323', function () {
     expect(hCh.rtp.relayedTx).to.equal(ec.rtp.stats.received); // FreeSWITCH -> H.323 endpoint
   });
 
-  // lib/h323 ends the H.245 session (EndSessionCommand) before its ReleaseComplete, and the
-  // receiving side releases on EndSessionCommand with cause 16, so the far end's RC cause does not
-  // reach us: the BYE carries the cause lib/h323 reports (16). See the report.
-  it('H.323 side clears: SIPp gets one BYE with Reason Q.850 (cause from the H.323 release), everything released once', async () => {
+  // The far end sends EndSessionCommand, then ReleaseComplete with cause 31: the call waits for
+  // the ReleaseComplete, so the BYE carries 31 (not the 16 an EndSessionCommand alone implies).
+  it('H.323 side clears mid-call with cause 31: SIPp gets one BYE with Reason Q.850 cause 31, everything released once', async () => {
     const l = (lab = await startCallsLab({ endpoint: { rtpPackets: 10 } }));
     l.endpoint.on('call', (ec) => {
       ec.call.once('connected', () => {
@@ -64,7 +66,7 @@ describe('calls: SIP -> H.323', function () {
     });
     const sipp = await l.caller({ scenario: 'wait-bye' });
     expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
-    expect(sipp.messages).to.match(/BYE sip:[\s\S]*Reason: Q\.850;cause=16;text="Normal call clearing"/);
+    expect(sipp.messages).to.match(/BYE sip:[\s\S]*Reason: Q\.850;cause=31;text="Normal, unspecified"/);
     expect(sipp.messages.match(/^BYE sip:/gm)).to.have.length(1);
     await l.calls[0]!.ended;
     expect(await l.outcomes[0]).to.equal('answered');
@@ -85,6 +87,85 @@ describe('calls: SIP -> H.323', function () {
     if (l.lab.fs) expect(l.lab.fs.channelInfo().map((c) => c.state)).to.deep.equal(['hangup']);
     expect(metricValue(await l.registry.metrics(), 'gw_sip_h323_calls_total', { outcome: 'refused' })).to.equal(1);
   });
+
+  for (const [cause, status, text] of [[21, 403, 'Call rejected'], [34, 503, 'No circuit/channel available']] as const) {
+    it(`H.323 side refuses with cause ${cause}: SIPp gets ${status} with Reason Q.850 cause ${cause}`, async () => {
+      const l = (lab = await startCallsLab({ endpoint: { answer: { mode: 'reject', cause } } }));
+      const sipp = await l.caller({ scenario: 'reject', status });
+      expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+      expect(sipp.messages).to.match(new RegExp(`SIP/2\\.0 ${status}[\\s\\S]*Reason: Q\\.850;cause=${cause};text="${text}"`));
+      expect(await l.outcomes[0]).to.equal('refused');
+      await l.calls[0]!.ended;
+      expect(l.lab.media.sessionCount).to.equal(0);
+    });
+  }
+
+  it('H.323 side takes the TCP connection but never answers Setup: setup timer -> 408 with Reason cause 18, connection closed', async () => {
+    // A peer that reads the Setup and stays silent: records what the gateway sends.
+    const silentSockets: Socket[] = [];
+    const got: Q931Message[] = [];
+    let closedSilent = 0;
+    const silent = createServer((s) => {
+      silentSockets.push(s);
+      s.on('error', () => undefined);
+      new Q931Channel(s, { onMessage: (m) => got.push(m), onClose: () => closedSilent++ }, { registry: isolatedRegistry() });
+    });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (silent.address() as AddressInfo).port;
+      const l = (lab = await startCallsLab({ target: { host: '127.0.0.1', port }, deps: { setupTimeoutMs: 400 } }));
+      const sipp = await l.caller({ scenario: 'reject', status: 408 });
+      expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+      expect(sipp.messages).to.match(/SIP\/2\.0 408[\s\S]*Reason: Q\.850;cause=18;text="No user responding"/);
+      expect(await l.outcomes[0]).to.equal('no-answer');
+      await l.calls[0]!.ended;
+      expect(l.lab.media.sessionCount).to.equal(0);
+      await waitUntil(async () => closedSilent === 1 || undefined, 'the gateway closed the H.323 connection');
+      expect(got.map((m) => m.messageType)).to.deep.equal([MessageType.Setup, MessageType.ReleaseComplete]);
+      expect(findIe(got[1]!, 'cause')?.value).to.equal(18);
+    } finally {
+      for (const s of silentSockets) s.destroy();
+      silent.close();
+    }
+  });
+
+  for (const how of ['Progress', 'Alerting'] as const) {
+    it(`early media: H.323 ${how} with the fastStart answer -> 183 with SDP, H.323 RTP reaches the caller before Connect`, async function () {
+      const l = (lab = await startCallsLab({ endpoint: { answer: { mode: 'manual' }, rtpPackets: 100 } }));
+      if (!l.lab.fs) this.skip(); // RTP is counted on the FreeSWITCH double
+      const fs = l.lab.fs!;
+      let relayedBeforeAnswer = -1;
+      l.endpoint.on('call', (ec) => {
+        if (how === 'Progress') ec.call.progress();
+        else ec.call.ring();
+        void waitUntil(async () => {
+          const callerCh = fs.channelInfo().find((c) => c.remoteRtp?.port !== ec.rtp.port && c.state === 'active');
+          return (callerCh && callerCh.rtp.relayedTx >= 20 ? callerCh.rtp.relayedTx : undefined) ?? undefined;
+        }, 'H.323 RTP relayed to the caller before the answer').then((n) => {
+          relayedBeforeAnswer = n;
+          expect(ec.call.state).to.equal(how === 'Progress' ? 'offered' : 'ringing');
+          ec.call.once('connected', () => void ec.rtp.receivedAtLeast(10).then(() => ec.call.hangup(16)));
+          ec.call.answer();
+        });
+      });
+      const sipp = await l.caller({ scenario: 'early' });
+      expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+      expect(relayedBeforeAnswer).to.be.at.least(20);
+      // 183 carries FreeSWITCH's SDP, the 200 the same endpoint's (one caller channel, answered)
+      const sdp183 = /SIP\/2\.0 183[\s\S]*?\r?\n\r?\n(v=0[\s\S]*?)(?=\r?\n\r?\n|$)/.exec(sipp.messages);
+      expect(sdp183, sipp.messages).to.not.equal(null);
+      expect(sdp183![1]).to.match(/m=audio \d+ RTP\/AVP 8/);
+      expect(sipp.messages.indexOf('SIP/2.0 183')).to.be.lessThan(sipp.messages.indexOf('SIP/2.0 200'));
+      if (how === 'Alerting') expect(sipp.messages.indexOf('SIP/2.0 180')).to.be.within(0, sipp.messages.indexOf('SIP/2.0 183'));
+      else expect(sipp.messages).to.not.match(/SIP\/2\.0 180/);
+      await l.calls[0]!.ended;
+      expect(await l.outcomes[0]).to.equal('answered');
+      const chans = fs.channelInfo();
+      expect(chans).to.have.length(2);
+      expect(chans.map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
+      expect(l.lab.media.sessionCount).to.equal(0);
+    });
+  }
 
   it('H.323 side alerts but never answers: no-answer timer -> 480 with Reason cause 19, endpoint sees ReleaseComplete', async () => {
     const l = (lab = await startCallsLab({ endpoint: { answer: { mode: 'manual' } }, deps: { noAnswerMs: 400 } }));
@@ -151,7 +232,7 @@ describe('calls: SIP -> H.323', function () {
     expect(sipp.messages).to.match(/BYE sip:[\s\S]*Reason: Q\.850;cause=41;text="Temporary failure"/);
     expect(sipp.messages.match(/^BYE sip:/gm)).to.have.length(1);
     await l.calls[0]!.ended;
-    expect(await l.endpoint.calls[0]!.done).to.include({ by: 'remote' }); // 16: lab endpoint releases on EndSessionCommand
+    expect(await l.endpoint.calls[0]!.done).to.include({ cause: 41, by: 'remote' }); // our ReleaseComplete's cause
     expect(l.hangups).to.deep.equal([[41]]); // RFC 3398-ish: temporary failure
     expect(l.lab.media.sessionCount).to.equal(0);
   });

@@ -63,6 +63,36 @@ describe('h323 loopback calls (two test endpoints)', function () {
     return { ...p, out, inc };
   }
 
+  it('fastStart with video: H.264 and H.263 proposed in session 2, the callee\'s preferred H.263 accepted, video RTP counted on both video ports', async () => {
+    const o = { fastStart: true, rtpPackets: 10, rtpIntervalMs: 5, video: true } as const;
+    const { out, inc } = await setup({ ...o, codecs: ['PCMA', 'H264', 'H263'] }, { ...o, codecs: ['PCMA', 'H263', 'H264'] });
+    await Promise.all([connected(out), connected(inc), media(out), media(inc)]);
+    // the callee prefers H.263: its choice wins (first of its codecs the caller proposed)
+    expect(out.video).to.include({ codec: 'H263', via: 'fastStart' });
+    expect(inc.video).to.include({ codec: 'H263', via: 'fastStart' });
+    expect(out.video!.remoteRtp.port).to.equal(inc.videoRtp!.port);
+    expect(inc.video!.remoteRtp.port).to.equal(out.videoRtp!.port);
+    expect(out.media!.codec).to.equal('PCMA');
+    await Promise.all([out.videoRtp!.receivedAtLeast(10), inc.videoRtp!.receivedAtLeast(10), out.rtp.receivedAtLeast(10), inc.rtp.receivedAtLeast(10)]);
+    expect(out.videoRtp!.stats.invalid + inc.videoRtp!.stats.invalid).to.equal(0);
+    out.call.hangup();
+    await Promise.all([out.done, inc.done]);
+  });
+
+  it('fastStart with video offered to an audio-only callee: video dropped, the call goes on with audio', async () => {
+    const { out, inc } = await setup(
+      { fastStart: true, rtpPackets: 10, rtpIntervalMs: 5, video: true, codecs: ['PCMA', 'H264'] },
+      { fastStart: true, rtpPackets: 10, rtpIntervalMs: 5, codecs: ['PCMA'] },
+    );
+    await Promise.all([connected(out), connected(inc), media(out), media(inc)]);
+    expect(out.video).to.equal(undefined);
+    expect(inc.video).to.equal(undefined);
+    await Promise.all([out.rtp.receivedAtLeast(10), inc.rtp.receivedAtLeast(10)]);
+    expect(out.videoRtp!.stats.received).to.equal(0);
+    out.call.hangup();
+    await Promise.all([out.done, inc.done]);
+  });
+
   it('fastStart: media negotiated in the Setup/Connect exchange, RTP flows both ways, caller hangs up', async () => {
     const { out, inc } = await setup({ fastStart: true, rtpPackets: 10, rtpIntervalMs: 5 }, { fastStart: true, rtpPackets: 10, rtpIntervalMs: 5 });
     await Promise.all([connected(out), connected(inc), media(out), media(inc)]);

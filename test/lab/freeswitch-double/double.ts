@@ -74,6 +74,8 @@ export interface ChannelInfo {
   localRtpPort: number;
   remoteRtp?: { address: string; port: number };
   rtp: RtpCounters;
+  /** The video stream (only with FreeSwitchDouble#videoPassthrough). */
+  video?: { codec: string; localPort: number; remote?: { address: string; port: number }; rtp: RtpCounters };
   state: 'active' | 'hangup';
   bridgedTo?: string;
   conference?: { name: string; memberId: number };
@@ -149,6 +151,8 @@ class Channel {
   socketRunning = true;
   lastResponse = '_none_';
   bridgedTo?: Channel;
+  /** Accepted video stream (videoPassthrough): relayed untouched to the bridged leg's video. */
+  video?: { rtp: RtpPort; pt: number; codec: string };
   conf?: { conf: Conference; memberId: number; flags: string[]; done: () => void };
   vars: Fields = {};
   localTag = randomBytes(6).toString('base64url');
@@ -182,6 +186,11 @@ class Channel {
       state: this.state,
     };
     if (this.rtp.remote) i.remoteRtp = { ...this.rtp.remote };
+    if (this.video) {
+      const v = this.video.rtp;
+      i.video = { codec: this.video.codec, localPort: v.port, rtp: { ...v.counters, rxPayloadTypes: { ...v.counters.rxPayloadTypes }, txPayloadTypes: { ...v.counters.txPayloadTypes } } };
+      if (v.remote) i.video.remote = { ...v.remote };
+    }
     if (this.bridgedTo) i.bridgedTo = this.bridgedTo.uuid;
     if (this.conf) i.conference = { name: this.conf.conf.name, memberId: this.conf.memberId };
     return i;
@@ -252,6 +261,42 @@ function parseSdp(sdp: string): { sessionAddress?: string; sessionRecvonly: bool
   return out;
 }
 
+/** Video codecs FreeSWITCH passes through (no transcoding). */
+const PASSTHROUGH_VIDEO = new Set(['H264', 'H263', 'H263-1998', 'VP8']);
+
+interface VideoOffer {
+  port: number;
+  address?: string;
+  pts: number[];
+  rtpmap: Map<number, string>;
+}
+
+/** The first m=video of an SDP (its own c= line, or the session one). */
+function parseVideo(sdp: string): VideoOffer | undefined {
+  let v: VideoOffer | undefined;
+  let session: string | undefined;
+  let inVideo = false;
+  for (const raw of sdp.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line.startsWith('m=')) {
+      if (v) break;
+      inVideo = line.startsWith('m=video ');
+      if (inVideo) {
+        const [, port, , ...pts] = line.slice(2).split(/\s+/);
+        v = { port: Number(port), pts: pts.map(Number).filter(Number.isFinite), rtpmap: new Map() };
+      }
+    } else if (line.startsWith('c=IN IP4 ')) {
+      if (inVideo && v) v.address = line.slice(9).trim();
+      else if (!inVideo) session ??= line.slice(9).trim();
+    } else if (inVideo && v && line.startsWith('a=rtpmap:')) {
+      const m = /^a=rtpmap:(\d+)\s+([^/\s]+)/.exec(line);
+      if (m) v.rtpmap.set(Number(m[1]), m[2]!.toUpperCase());
+    }
+  }
+  if (v && !v.address && session) v.address = session;
+  return v;
+}
+
 function codecOf(m: SdpMedia, pt: number): string | undefined {
   return m.rtpmap.get(pt) ?? (pt === 0 ? 'PCMU' : pt === 8 ? 'PCMA' : pt === 18 ? 'G729' : undefined);
 }
@@ -260,6 +305,12 @@ function codecOf(m: SdpMedia, pt: number): string | undefined {
 
 export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
   readonly transcript: EslRecord[] = [];
+  /**
+   * Answer video streams in passthrough (H.264, H.263, VP8: a media port, relayed untouched to
+   * the bridged leg's video), as FreeSWITCH does with video codecs in the profile. Off by default:
+   * the recorded profile (and the golden transcripts) are audio-only.
+   */
+  videoPassthrough = false;
   readonly sipLog: SipRecord[] = [];
   readonly problems: string[] = [];
   private readonly core: CoreInfo;
@@ -384,7 +435,8 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     this.sip.on('message', (m, peer) => this.onSip(m, peer));
     this.sip.on('problem', (p) => this.problem(p));
     await this.sip.listen(sipPort);
-    this.esl = net.createServer((s) => this.onInbound(s));
+    // Like mod_event_socket, which sets TCP_NODELAY on every listener socket (inbound and outbound).
+    this.esl = net.createServer({ noDelay: true }, (s) => this.onInbound(s));
     await new Promise<void>((resolve, reject) => {
       this.esl.once('error', reject);
       this.esl.listen(eslPort, this.opts.host, () => resolve());
@@ -406,6 +458,7 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     this.timers.clear();
     for (const ch of this.channels.values()) {
       ch.rtp.close();
+    ch.video?.rtp.close();
       if (ch.breakTimer) clearTimeout(ch.breakTimer);
     }
     this.channels.clear();
@@ -1074,6 +1127,8 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
         ch.running = { app: 'uuid_bridge', arg: other.uuid };
         this.execEvent(ch, 'CHANNEL_EXECUTE', { app: 'uuid_bridge', arg: other.uuid });
         ch.rtp.sink = (pkt, from) => other.rtp.relay(pkt, from);
+        const ov = other.video;
+        if (ch.video && ov) ch.video.rtp.sink = (pkt) => ov.rtp.forward(pkt, ov.pt);
       }
       this.publish(this.chFields(a, 'CHANNEL_BRIDGE', { 'Bridge-A-Unique-ID': a.uuid, 'Bridge-B-Unique-ID': b.uuid }));
     });
@@ -1088,6 +1143,8 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     other.bridgedTo = undefined;
     ch.rtp.sink = undefined;
     other.rtp.sink = undefined;
+    if (ch.video) ch.video.rtp.sink = undefined;
+    if (other.video) other.video.rtp.sink = undefined;
     for (const x of [ch, other]) if (x.running?.app === 'uuid_bridge') x.running = { app: 'park', arg: '' };
   }
 
@@ -1130,6 +1187,7 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     const info = ch.info();
     this.hungUp.push(info);
     ch.rtp.close();
+    ch.video?.rtp.close();
     if (o.sendBye) this.sendBye(ch, cause);
     this.emit('hangup', info);
   }
@@ -1272,6 +1330,14 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     const ch = new Channel(callId, tagOf(hdr(m, 'from')) ?? '', m, peer, contact ? uriIn(contact) : `sip:${peer.address}:${peer.port}`,
       rtp, is3pcc, `${target[1]}:${target[2]}`);
     ch.localSdp = is3pcc ? this.offerSdp(rtp.port) : this.answerSdp(rtp.port, codec, dtmfPt);
+    if (this.videoPassthrough) {
+      ch.localSdp += is3pcc ? await this.offerVideo(ch) : await this.acceptVideo(ch, m.body);
+      if (this.stopped) {
+        rtp.close();
+        ch.video?.rtp.close();
+        return;
+      }
+    }
     const userAgentUuid = ua.replace(/^drachtio-fsmrf:/, '');
     Object.assign(ch.vars, {
       direction: 'inbound', uuid: ch.uuid, call_uuid: ch.uuid, sip_call_id: callId, sip_user_agent: ua, sofia_profile_name: this.opts.profile,
@@ -1330,10 +1396,48 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     }
     Object.assign(ch.vars, { switch_r_sdp: body, read_codec: pick, write_codec: pick, rtp_use_codec_name: pick });
     if (offer) {
-      ch.localSdp = this.answerSdp(ch.rtp.port, pick, ch.rtp.dtmfPt);
+      ch.localSdp = this.answerSdp(ch.rtp.port, pick, ch.rtp.dtmfPt) + this.reofferVideo(ch, body);
       ch.vars.rtp_local_sdp_str = ch.localSdp;
     }
     return true;
+  }
+
+  /**
+   * Video in an initial offer (videoPassthrough): the first codec FreeSWITCH can pass through gets
+   * a media port, anything else is refused with port 0. Returns the answer's video lines.
+   */
+  private async acceptVideo(ch: Channel, body: string): Promise<string> {
+    const v = parseVideo(body);
+    if (!v) return '';
+    const pt = v.port > 0 ? v.pts.find((p) => PASSTHROUGH_VIDEO.has(v.rtpmap.get(p) ?? (p === 34 ? 'H263' : ''))) : undefined;
+    if (pt === undefined) return `m=video 0 RTP/AVP ${v.pts[0] ?? 96}\r\n`;
+    const codec = v.rtpmap.get(pt) ?? 'H263';
+    const rtp = await RtpPort.open(this.opts.host);
+    if (v.address) rtp.remote = { address: v.address, port: v.port };
+    ch.video = { rtp, pt, codec };
+    return `m=video ${rtp.port} RTP/AVP ${pt}\r\na=rtpmap:${pt} ${codec}/90000\r\n`;
+  }
+
+  /** 3pcc offer (videoPassthrough): H.264 (96) and H.263 (34) on a media port of its own. */
+  private async offerVideo(ch: Channel): Promise<string> {
+    const rtp = await RtpPort.open(this.opts.host);
+    ch.video = { rtp, pt: 96, codec: 'H264' };
+    return `m=video ${rtp.port} RTP/AVP 96 34\r\na=rtpmap:96 H264/90000\r\na=fmtp:96 packetization-mode=1\r\na=rtpmap:34 H263/90000\r\n`;
+  }
+
+  /** Video in a re-offer (or the answer to our 3pcc offer): the stream follows the new address and codec (port 0 stops it). */
+  private reofferVideo(ch: Channel, body: string): string {
+    const v = parseVideo(body);
+    if (!v) return '';
+    const pt = v.pts.find((p) => PASSTHROUGH_VIDEO.has(v.rtpmap.get(p) ?? (p === 34 ? 'H263' : '')));
+    if (!ch.video || v.port === 0 || pt === undefined) {
+      if (ch.video) ch.video.rtp.remote = undefined;
+      return `m=video 0 RTP/AVP ${ch.video?.pt ?? v.pts[0] ?? 96}\r\n`;
+    }
+    ch.video.pt = pt;
+    ch.video.codec = v.rtpmap.get(pt) ?? 'H263';
+    if (v.address) ch.video.rtp.remote = { address: v.address, port: v.port };
+    return `m=video ${ch.video.rtp.port} RTP/AVP ${ch.video.pt}\r\na=rtpmap:${ch.video.pt} ${ch.video.codec}/90000\r\n`;
   }
 
   private applyAck(ch: Channel, body: string): void {
@@ -1404,7 +1508,7 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
   // ------------------------------------------------------------ outbound ESL
 
   private connectOutbound(ch: Channel, host: string, port: number): void {
-    const s = net.connect(port, host);
+    const s = net.connect({ port, host, noDelay: true });
     const c = new EslConn(this.nextConnId++, 'outbound', s);
     c.authed = true;
     c.channel = ch;

@@ -227,6 +227,17 @@ export class RtpPort {
     this.sendRaw(outPt, payload, samples, (pkt[1]! & 0x80) !== 0);
   }
 
+  /**
+   * Video passthrough (FreeSWITCH relays video on a bridge, never transcodes it): the payload goes
+   * out unchanged with this leg's payload type.
+   */
+  forward(pkt: Buffer, outPt: number): void {
+    if (!this.sendable || pkt.length < 12) return;
+    const cc = pkt[0]! & 0x0f;
+    this.counters.relayedTx++;
+    this.sendRaw(outPt, pkt.subarray(12 + 4 * cc), 3000, (pkt[1]! & 0x80) !== 0);
+  }
+
   private sendRaw(pt: number, payload: Buffer, samples: number, marker = false): void {
     if (!this.sendable) return;
     const h = Buffer.alloc(12);

@@ -30,12 +30,18 @@ export interface EndpointOptions {
   readonly timers?: Timers;
   readonly registry?: Registry;
   readonly callOptions?: Partial<CallOptions>;
+  /** Propose (outgoing) / accept (incoming) the video codecs in `codecs` (fastStart session 2) on their own RTP port. */
+  readonly video?: boolean;
 }
 
 export interface EndpointCall {
   readonly call: H323Call;
   readonly rtp: RtpPort;
+  /** The video RTP port (outgoing calls with `video`). */
+  readonly videoRtp?: RtpPort;
   media?: MediaInfo;
+  /** The video channel we may send on, if the far end accepted one. */
+  video?: MediaInfo;
   receiveCodec?: Codec;
   readonly dtmf: string[];
   released?: ReleaseInfo;
@@ -85,10 +91,10 @@ export class H323Endpoint extends EventEmitter<EndpointEvents> {
       port,
       callOptions: this.baseOptions(undefined),
       onCall: (call) => {
-        void this.openRtp().then((rtp) => {
+        void Promise.all([this.openRtp(), this.o.video ? this.openRtp() : undefined]).then(([rtp, videoRtp]) => {
           if (call.state === 'released') return;
-          call.setLocalMedia({ rtp: { host: this.host, port: rtp.port } });
-          const ec = this.track(call, rtp);
+          call.setLocalMedia({ rtp: { host: this.host, port: rtp.port }, ...(videoRtp ? { video: { host: this.host, port: videoRtp.port } } : {}) });
+          const ec = this.track(call, rtp, videoRtp);
           this.emit('call', ec);
           const a = this.o.answer ?? { mode: 'answer', ring: true };
           if (a.mode === 'answer') {
@@ -110,8 +116,11 @@ export class H323Endpoint extends EventEmitter<EndpointEvents> {
   /** Call host:port. */
   async call(host: string, port: number, calledNumber = '1000'): Promise<EndpointCall> {
     const rtp = await this.openRtp();
+    const videoRtp = this.o.video ? await this.openRtp() : undefined;
+    const base = this.baseOptions(rtp);
     const call = dial({
-      ...this.baseOptions(rtp),
+      ...base,
+      ...(videoRtp ? { media: { ...base.media, video: { host: this.host, port: videoRtp.port } } } : {}),
       host,
       port,
       target: {
@@ -121,7 +130,7 @@ export class H323Endpoint extends EventEmitter<EndpointEvents> {
         sourceAliases: [{ choice: 'h323-ID', value: 'lab-endpoint' }],
       },
     });
-    const ec = this.track(call, rtp);
+    const ec = this.track(call, rtp, videoRtp);
     this.emit('call', ec);
     return ec;
   }
@@ -132,10 +141,14 @@ export class H323Endpoint extends EventEmitter<EndpointEvents> {
     return p;
   }
 
-  private track(call: H323Call, rtp: RtpPort): EndpointCall {
+  private track(call: H323Call, rtp: RtpPort, videoRtp?: RtpPort): EndpointCall {
     let resolveDone!: (r: ReleaseInfo) => void;
     const done = new Promise<ReleaseInfo>((r) => (resolveDone = r));
-    const ec: EndpointCall = { call, rtp, dtmf: [], done };
+    const ec: EndpointCall = { call, rtp, ...(videoRtp ? { videoRtp } : {}), dtmf: [], done };
+    call.on('video', (v) => {
+      ec.video = v;
+      if (videoRtp) this.startVideoRtp(ec, videoRtp, v);
+    });
     this.calls.push(ec);
     call.on('media', (m) => {
       ec.media = m;
@@ -172,6 +185,29 @@ export class H323Endpoint extends EventEmitter<EndpointEvents> {
         clearInterval(t);
         this.senders.delete(t);
       }
+    }, this.o.rtpIntervalMs ?? 20);
+    this.senders.add(t);
+  }
+
+  /**
+   * Stand-in video: RTP packets with the codec's payload type (H.263 static 34, H.264 dynamic 96)
+   * and a filler payload, so the far end can count what arrives on its video port. The lab does
+   * not judge pictures.
+   */
+  private startVideoRtp(ec: EndpointCall, port: RtpPort, v: MediaInfo): void {
+    const n = this.o.rtpPackets ?? 0;
+    if (n <= 0) return;
+    const pt = v.codec === 'H263' ? 34 : 96;
+    const filler = new Uint8Array(200).fill(0x5a);
+    let i = 0;
+    const t = setInterval(() => {
+      if (i >= n || ec.call.state === 'released') {
+        clearInterval(t);
+        this.senders.delete(t);
+        return;
+      }
+      port.send(pt, filler, v.remoteRtp, i === 0);
+      i++;
     }, this.o.rtpIntervalMs ?? 20);
     this.senders.add(t);
   }

@@ -92,7 +92,7 @@ describe('shipped configuration files', () => {
   it('the compose lab gateway.json is valid with the env compose gives it', async () => {
     const { fixture } = await import('../../support/paths.js');
     const file = fixture('..', '..', 'sip-configs', 'gateway', 'gateway.json');
-    const cfg = loadConfig({ file, env: { DRACHTIO_SECRET: 'x', POLICY_NONCE_SECRET: 'y', REGISTRY_FILE: '/etc/gateway/registry.json', AUDIT_DIR: '/var/lib/gateway/audit' } });
+    const cfg = loadConfig({ file, env: { DRACHTIO_SECRET: 'x', POLICY_NONCE_SECRET: 'y', FS_ESL_SECRET: 'z', REDIS_URL: 'redis://:p@redis:6379/0', REGISTRY_FILE: '/etc/gateway/registry.json', AUDIT_DIR: '/var/lib/gateway/audit' } });
     expect(cfg.drachtio.host).to.equal('drachtio');
     expect(cfg.policy.enabled).to.equal(true);
     expect(cfg.dialPlan.length).to.be.greaterThan(0);

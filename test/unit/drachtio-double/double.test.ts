@@ -253,6 +253,57 @@ describe('drachtio double', function () {
       await p.waitFor((m) => m.startsWith('SIP/2.0 481') && m.includes('INFO'));
       await p.waitFor((m) => m.startsWith('SIP/2.0 481') && m.includes('BYE'));
       expect(survivor.sipFrames()).to.have.length(0);
+      // as recorded in n2: the survivor, which routed cdr:stop, gets the dead dialog's stop with the BYE
+      const cdr = await survivor.inbox.waitFor((m) => m.type === 'cdr:stop');
+      expect(cdr.tokens.slice(2, 3).concat(cdr.tokens.slice(4))).to.deep.equal(['network', 'normal-release']);
+      expect(cdr.sip).to.match(/^BYE /).and.to.match(/^Call-ID: dead-1\r$/m);
+      expect(d.dialogCount).to.equal(0);
+    });
+
+    it("a survivor's new BYE carrying a dead app's dialog (Call-ID, tags, CSeq) goes out as given; its 200 comes back to the survivor", async () => {
+      const owner = await app(['invite']);
+      const survivor = await app(['invite']);
+      const p = await peer();
+      p.send(request('INVITE', p.port, d.sipPort, { callId: 'ha-1', fromTag: 'caller1' }), d.sipPort);
+      const f = await owner.inbox.waitFor((m) => m.type === 'sip' && m.sip!.startsWith('INVITE'));
+      await owner.request(['sip', f.tokens[8]!, ''], appResponse(200, 'OK', f.sip!));
+      const ok = await p.waitFor((m) => m.startsWith('SIP/2.0 200'));
+      const toTag = /^To:.*;tag=(\w+)/m.exec(ok)![1]!;
+      const gone = once(d, 'appGone');
+      owner.close();
+      await gone;
+      const bye = [
+        `BYE sip:sipp@127.0.0.1:${p.port} SIP/2.0`,
+        'Call-ID: ha-1',
+        `From: <sip:service@127.0.0.1:${d.sipPort}>;tag=${toTag}`,
+        `To: sipp <sip:sipp@127.0.0.1:${p.port}>;tag=caller1`,
+        'CSeq: 1 BYE',
+        'Route: <sip:10.9.9.9;lr>',
+        'Content-Length: 0',
+        '', '',
+      ].join('\r\n');
+      const sentFrame = await survivor.request(['sip', '', ''], bye);
+      const got = await p.waitFor((m) => m.startsWith('BYE '));
+      expect(sentFrame.tokens[3]).to.equal('OK');
+      expect(got).to.match(new RegExp(`^BYE sip:sipp@127\\.0\\.0\\.1:${p.port} SIP/2\\.0\r$`, 'm'));
+      expect(got).to.match(/^Call-ID: ha-1\r$/m).and.to.match(/^CSeq: 1 BYE\r$/m);
+      expect(got).to.match(new RegExp(`^From: <sip:service@127\\.0\\.0\\.1:${d.sipPort}>;tag=${toTag}\r$`, 'm'));
+      expect(got).to.match(/^To: sipp <sip:sipp@127\.0\.0\.1:\d+>;tag=caller1\r$/m);
+      // Route is not an app-settable header on the real server
+      expect(got).not.to.match(/^Route:/m);
+      const via = /^Via: (.*)\r$/m.exec(got)![1]!;
+      p.send(`SIP/2.0 200 OK\r\nVia: ${via}\r\nFrom: <sip:service@127.0.0.1:${d.sipPort}>;tag=${toTag}\r\nTo: sipp <sip:sipp@127.0.0.1:${p.port}>;tag=caller1\r\nCall-ID: ha-1\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n`, d.sipPort);
+      const res = await survivor.inbox.waitFor((m) => m.type === 'sip' && !!m.sip?.startsWith('SIP/2.0 200') && m.tokens[8] === sentFrame.tokens[10]);
+      expect(res.sip).to.match(/^CSeq: 1 BYE\r$/m);
+    });
+
+    it('a new request with a proxy token goes to the proxy, the Request-URI unchanged', async () => {
+      const a = await app([]);
+      const proxy = await peer();
+      await a.request(['sip', '', '', `sip:127.0.0.1:${proxy.port}`], `BYE sip:someone@192.0.2.7:5999 SIP/2.0\r\nCall-ID: px-1\r\nFrom: <sip:a@127.0.0.1>;tag=l1\r\nTo: <sip:b@192.0.2.7>;tag=r1\r\nCSeq: 9 BYE\r\nContent-Length: 0\r\n\r\n`);
+      const got = await proxy.waitFor((m) => m.startsWith('BYE '));
+      expect(got.split('\r\n')[0]).to.equal('BYE sip:someone@192.0.2.7:5999 SIP/2.0');
+      expect(got).to.match(/^CSeq: 9 BYE\r$/m);
     });
 
     it('an INVITE pending at an app that died: CANCEL gets 200 + 487; unanswered ones are dropped after 64*T1', async () => {

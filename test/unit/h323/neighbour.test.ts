@@ -90,6 +90,23 @@ describe('NeighbourResponder (loopback, GnuGk-shaped LRQs)', () => {
     expect(hist?.values.find((v) => (v as { metricName?: string }).metricName === 'gw_ras_lrq_answer_seconds_count' && v.labels['result'] === 'lcf')?.value).to.equal(1);
   });
 
+  it('counts every datagram in what a Prometheus scrape of the registry reads', async () => {
+    await start(new StaticPrefixResolver(['9']));
+    for (let seq = 1; seq <= 3; seq++) {
+      await gk.send(lrqFrom(GNUGK_LRQ_9123, gk, seq), responder!.address());
+      await gk.nextRas();
+    }
+    await gk.send(Buffer.from('4a80ffff', 'hex'), responder!.address());
+    await gk.send(lrqFrom(GNUGK_LRQ_9123, gk, 4), responder!.address());
+    await gk.nextRas();
+    const text = await reg.metrics();
+    expect(text).to.include('gw_ras_messages_total{direction="in",type="locationRequest"} 4');
+    expect(text).to.include('gw_ras_messages_total{direction="out",type="locationConfirm"} 4');
+    expect(text).to.include('gw_ras_malformed_total{component="neighbour"} 1');
+    // A second read neither loses nor double-counts.
+    expect(await reg.metrics()).to.include('gw_ras_messages_total{direction="out",type="locationConfirm"} 4');
+  });
+
   it('its LCF to GnuGk\'s LRQ is byte-identical to the H323Plus LCF GnuGk accepted (s1b)', async () => {
     // Same gateway addresses as in the capture: call signalling 127.0.0.4:1720, RAS 127.0.0.1:1721.
     await start(new StaticPrefixResolver(['9']), { callSignalAddress: { host: '127.0.0.4', port: 1720 }, rasAddress: { host: '127.0.0.1', port: 1721 } });
@@ -192,6 +209,55 @@ describe('NeighbourResponder (loopback, GnuGk-shaped LRQs)', () => {
     expect(again.bytes.equals(first.bytes)).to.equal(true);
     expect(resolver.calls.filter((c) => c.neighbour === 'gnugk')).to.have.length(1);
     expect(gk.pendingCount).to.equal(0);
+  });
+
+  it('takes a resolver\'s synchronous answer (locateNow) without calling locate()', async () => {
+    const asked: LocationQuery[] = [];
+    const resolver: AliasResolver = {
+      locate: () => Promise.reject(new Error('locate() must not be called')),
+      locateNow: (q) => {
+        asked.push(q);
+        return { result: 'notFound', reason: 'unallocatedNumber' };
+      },
+    };
+    await start(resolver);
+    await gk.send(lrqFrom(GNUGK_LRQ_9123, gk), responder!.address());
+    expect((await gk.nextRas()).value).to.deep.equal({ requestSeqNum: 1, rejectReason: { choice: 'unallocatedNumber', value: null } });
+    expect(asked).to.have.length(1);
+    expect(asked[0]!.destinationStrings).to.deep.equal(['9123']);
+    expect(asked[0]!.neighbour).to.equal('gnugk');
+    expect(await metricValue(reg, 'gw_ras_rejects_total', { reason: 'unallocatedNumber' })).to.equal(1);
+  });
+
+  it('falls back to locate() when locateNow has no answer, and a throwing locateNow gives LRJ undefinedReason', async () => {
+    let n = 0;
+    const resolver: AliasResolver = {
+      locate: async () => ({ result: 'found' }),
+      locateNow: () => {
+        if (n++ === 0) return undefined;
+        throw new Error('table broken');
+      },
+    };
+    await start(resolver);
+    await gk.send(lrqFrom(GNUGK_LRQ_9123, gk, 1), responder!.address());
+    expect((await gk.nextRas()).choice).to.equal('locationConfirm');
+    await gk.send(lrqFrom(GNUGK_LRQ_9123, gk, 2), responder!.address());
+    expect((await gk.nextRas()).value).to.deep.include({ rejectReason: { choice: 'undefinedReason', value: null } });
+  });
+
+  it('answers a retry of a synchronously answered LRQ from the cache, byte-identical', async () => {
+    const resolver = new CountingResolver(async () => ({ result: 'found' }));
+    const sync = new StaticPrefixResolver(['9']);
+    let calls = 0;
+    await start({ locate: (q, s) => resolver.locate(q, s), locateNow: (q) => (calls++, sync.locateNow(q)) });
+    const lrq = lrqFrom(GNUGK_LRQ_9123, gk);
+    await gk.send(lrq, responder!.address());
+    const first = await gk.next();
+    await gk.send(lrq, responder!.address());
+    const again = await gk.next();
+    expect(again.bytes.equals(first.bytes)).to.equal(true);
+    expect(calls).to.equal(1);
+    expect(resolver.calls).to.have.length(0);
   });
 
   it('answers at the sender, not at a replyAddress naming another host (no reflection)', async () => {

@@ -116,6 +116,26 @@ describe('PER codec (X.691 aligned)', () => {
       vector(OID, '1.3.6.1.4.1.17090.0.9', '0a 2b0601040181854200 09');
       vector(OID, '0.0.8.2250.0.7', '06 0008914a0007');
     });
+    it('OIDs decoded again and again, alternating and differing only in the last arc, stay distinct', () => {
+      // The decoder remembers recent OID encodings; a near miss must not return a remembered string.
+      const oids = ['0.0.8.2250.0.7', '0.0.8.2250.0.6', '1.3.6.1.4.1.17090.0.9', '0.0.8.2250.0.7', '1.3.6.1.4.1.17090.0.10', '0.0.8.2250.0.6'];
+      for (let round = 0; round < 3; round++) for (const o of oids) expect(decode(OID, encode(OID, o))).to.equal(o);
+      const many = Array.from({ length: 20 }, (_, i) => `1.3.6.1.4.1.17090.0.${i}`);
+      for (const o of [...many, ...many.reverse()]) expect(decode(OID, encode(OID, o))).to.equal(o);
+    });
+    it('character strings of every length up to past the 8-character pieces the decoder builds them in', () => {
+      const bmp = charString('BMP', size(1, 256));
+      const ia5 = charString('IA5', size(1, 256));
+      const text = 'Guardian Council \u00e9\u4e2d room 12 \u20ac';
+      for (let n = 1; n <= text.length; n++) {
+        const v = text.slice(0, n);
+        expect(decode(bmp, encode(bmp, v))).to.equal(v);
+        const ascii = v.replace(/[^\x00-\x7f]/g, '?');
+        expect(decode(ia5, encode(ia5, ascii))).to.equal(ascii);
+      }
+      expect(hex(encode(bmp, 'ab\u20ac'))).to.equal('0200610062' + '20ac');
+      expect(() => decode(ia5, bytes('00 80'))).to.throw(PerDecodeError, /not permitted/);
+    });
   });
 
   describe('length determinants and fragmentation', () => {

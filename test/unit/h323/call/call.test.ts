@@ -10,7 +10,7 @@ import { isolatedRegistry } from '../../../../lib/metrics/registry.js';
 import { H323Call, type CallOptions, type ReleaseInfo } from '../../../../lib/h323/call/index.js';
 import { MessageType, findIe, decodeUserUser, buildMessage, callReference, type Q931Message } from '../../../../lib/h323/q931/index.js';
 import { h225UserUserCodec, ipTransport, transportToHostPort, uuieBody, uuieType } from '../../../../lib/h323/h225/codec.js';
-import { callProceedingMessage, alertingMessage, connectMessage, facilityMessage, setupMessage, statusInquiryMessage, tunnelMessage } from '../../../../lib/h323/h225/build.js';
+import { callProceedingMessage, alertingMessage, connectMessage, facilityMessage, releaseCompleteMessage, setupMessage, statusInquiryMessage, tunnelMessage } from '../../../../lib/h323/h225/build.js';
 import { encodeH245 } from '../../../../lib/h323/h245/codec.js';
 import { command } from '../../../../lib/h323/h245/messages.js';
 import { decodeH245 } from '../../../../lib/h323/h245/codec.js';
@@ -59,7 +59,7 @@ describe('h323/call state machine (scripted peer, injected timers)', () => {
     return once(c, 'released').then(([r]) => r as ReleaseInfo);
   }
 
-  it('outgoing: no answer to Setup -> ReleaseComplete cause 102 after setupTimeoutMs', async () => {
+  it('outgoing: no answer to Setup -> ReleaseComplete cause 18 (no user responding) after setupTimeoutMs', async () => {
     const peer = new Peer(lb, timers, 'server');
     call = new H323Call(lb.client, 'outgoing', opts());
     const rel = released(call);
@@ -72,9 +72,9 @@ describe('h323/call state machine (scripted peer, injected timers)', () => {
     expect(call.state).to.equal('calling');
     timers.advance(1);
     const rc = await peer.next(MessageType.ReleaseComplete);
-    expect(cause(rc)).to.equal(102);
+    expect(cause(rc)).to.equal(18);
     expect(rc.callReference).to.deep.equal(setup.callReference);
-    expect(await rel).to.include({ cause: 102, by: 'local' });
+    expect(await rel).to.include({ cause: 18, by: 'local' });
   });
 
   it('outgoing: proceeding and alerting but no Connect -> cause 19 after noConnectMs', async () => {
@@ -212,20 +212,73 @@ describe('h323/call state machine (scripted peer, injected timers)', () => {
     expect((await rel).reason).to.equal('no H.245 connection');
   });
 
-  it('remote EndSessionCommand: we answer with EndSessionCommand and ReleaseComplete', async () => {
-    const peer = new Peer(lb, timers, 'client');
-    call = new H323Call(lb.server, 'incoming', opts({ fastStart: false }));
-    const rel = released(call);
+  async function activeIncoming(peer: Peer): Promise<H323Call> {
+    const c = new H323Call(lb.server, 'incoming', opts({ fastStart: false, endSessionGraceMs: 1500 }));
     peer.ch.send(setupMessage(CR_OUT, IDS, { h245Tunnelling: true }));
     await peer.next(MessageType.CallProceeding);
-    call.answer();
+    c.answer();
     await peer.next(MessageType.Connect);
-    peer.ch.send(tunnelMessage(CR_OUT, [encodeH245(command('endSessionCommand', { choice: 'disconnect', value: null }))]));
+    return c;
+  }
+  const endSession = (): Uint8Array => encodeH245(command('endSessionCommand', { choice: 'disconnect', value: null }));
+  const facilityH245 = (peer: Peer): string[] => peer.got.filter((m) => m.messageType === MessageType.Facility).flatMap(tunnelled);
+
+  it('remote EndSessionCommand without ReleaseComplete: we answer with EndSessionCommand, then ReleaseComplete 16 after endSessionGraceMs', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    call = await activeIncoming(peer);
+    const rel = released(call);
+    peer.ch.send(tunnelMessage(CR_OUT, [endSession()]));
+    await peer.nextWhere((m) => m.messageType === MessageType.Facility && tunnelled(m).includes('endSessionCommand'));
+    expect(call.state).to.equal('active'); // waiting for the peer's ReleaseComplete and its cause
+    timers.advance(1499);
+    expect(peer.got.some((m) => m.messageType === MessageType.ReleaseComplete)).to.equal(false);
+    timers.advance(1);
     const rc = await peer.next(MessageType.ReleaseComplete);
     expect(cause(rc)).to.equal(16);
-    const facilities = peer.got.filter((m) => m.messageType === MessageType.Facility).flatMap(tunnelled);
-    expect(facilities).to.include('endSessionCommand');
     expect(await rel).to.include({ by: 'remote', cause: 16 });
+  });
+
+  for (const c of [17, 21, 34, 31]) {
+    it(`remote EndSessionCommand then ReleaseComplete cause ${c}: the call reports ${c}, we send no ReleaseComplete of our own`, async () => {
+      const peer = new Peer(lb, timers, 'client');
+      call = await activeIncoming(peer);
+      const rel = released(call);
+      peer.ch.send(tunnelMessage(CR_OUT, [endSession()]));
+      await peer.nextWhere((m) => m.messageType === MessageType.Facility && tunnelled(m).includes('endSessionCommand'));
+      peer.ch.send(releaseCompleteMessage(CR_OUT, IDS, { h245Tunnelling: true, cause: c }));
+      expect(await rel).to.deep.equal({ cause: c, by: 'remote' });
+      await peer.untilClosed();
+      expect(peer.got.filter((m) => m.messageType === MessageType.ReleaseComplete)).to.have.length(0);
+      expect(facilityH245(peer)).to.not.include('endSessionCommand'); // answered once, not again
+    });
+  }
+
+  it('remote ReleaseComplete with only an H.225.0 reason (no Cause IE): the reason is mapped (inConf -> 17)', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    call = await activeIncoming(peer);
+    const rel = released(call);
+    peer.ch.send(tunnelMessage(CR_OUT, [endSession()]));
+    peer.ch.send(releaseCompleteMessage(CR_OUT, IDS, { h245Tunnelling: true, reason: { choice: 'inConf', value: null } }));
+    expect(await rel).to.deep.equal({ cause: 17, by: 'remote', reason: 'inConf' });
+  });
+
+  it('local hangup while waiting for the peer\'s ReleaseComplete: ours goes out with our cause', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    call = await activeIncoming(peer);
+    const rel = released(call);
+    peer.ch.send(tunnelMessage(CR_OUT, [endSession()]));
+    await peer.nextWhere((m) => m.messageType === MessageType.Facility && tunnelled(m).includes('endSessionCommand'));
+    call.hangup(41);
+    expect(cause(await peer.next(MessageType.ReleaseComplete))).to.equal(41);
+    expect(await rel).to.include({ cause: 41, by: 'local' });
+  });
+
+  it('local hangup with cause 31: the peer receives EndSessionCommand then ReleaseComplete cause 31', async () => {
+    const peer = new Peer(lb, timers, 'client');
+    call = await activeIncoming(peer);
+    call.hangup(31);
+    expect(cause(await peer.next(MessageType.ReleaseComplete))).to.equal(31);
+    expect(facilityH245(peer)).to.include('endSessionCommand');
   });
 
   it('outgoing: Facility callForwarded -> redirected event with the new address, then release cause 23', async () => {

@@ -29,6 +29,33 @@ describe('h323/call fastStart offer/answer', () => {
     expect(answerFastStart(parseFastStartOffer(offer), ['G722'], { host: '10.0.0.2', port: 7000 })).to.equal(undefined);
   });
 
+  it('with a video address: H.264/H.263 proposals in session 2 after the audio ones; the callee accepts one video codec', () => {
+    const v = offerFastStart(['PCMA', 'H264', 'H263'], { host: '10.0.0.1', port: 5000 }, { host: '10.0.0.1', port: 5002 });
+    const p = parseFastStartOffer(v);
+    expect(p.map((x) => x.codec)).to.deep.equal(['PCMA', 'PCMA', 'H264', 'H264', 'H263', 'H263']);
+    const choice = answerFastStart(p, ['PCMA', 'H263', 'H264'], { host: '10.0.0.2', port: 7000 }, { host: '10.0.0.2', port: 7002 })!;
+    expect(choice.codec).to.equal('PCMA');
+    expect(choice.video).to.include({ codec: 'H263' });
+    expect(choice.video!.sendTo).to.deep.equal({ host: '10.0.0.1', port: 5002 });
+    expect(choice.accepted).to.have.length(4);
+    const r = readFastStartAnswer(choice.accepted);
+    expect(r.tx).to.deep.equal({ codec: 'PCMA', rtp: { host: '10.0.0.2', port: 7000 }, rtcp: { host: '10.0.0.2', port: 7001 } });
+    expect(r.videoTx).to.deep.equal({ codec: 'H263', rtp: { host: '10.0.0.2', port: 7002 }, rtcp: { host: '10.0.0.2', port: 7003 } });
+    expect(r.videoRx).to.equal('H263');
+  });
+
+  it('video proposals without our video address or codec: audio-only answer (video dropped, call goes on)', () => {
+    const v = offerFastStart(['PCMA', 'H264'], { host: '10.0.0.1', port: 5000 }, { host: '10.0.0.1', port: 5002 });
+    const noAddr = answerFastStart(parseFastStartOffer(v), ['PCMA', 'H264'], { host: '10.0.0.2', port: 7000 })!;
+    expect(noAddr.video).to.equal(undefined);
+    expect(noAddr.accepted).to.have.length(2);
+    const noCodec = answerFastStart(parseFastStartOffer(v), ['PCMA', 'H263'], { host: '10.0.0.2', port: 7000 }, { host: '10.0.0.2', port: 7002 })!;
+    expect(noCodec.video).to.equal(undefined);
+    expect(readFastStartAnswer(noCodec.accepted).videoTx).to.equal(undefined);
+    // video alone is no answer: audio is what the call needs
+    expect(answerFastStart(parseFastStartOffer(v), ['H264'], { host: '10.0.0.2', port: 7000 }, { host: '10.0.0.2', port: 7002 })).to.equal(undefined);
+  });
+
   it('garbage elements are skipped, never thrown', () => {
     expect(parseFastStartOffer([Uint8Array.of(0xff), new Uint8Array(0), ...offer.slice(0, 2)])).to.have.length(2);
     expect(readFastStartAnswer([Uint8Array.of(1, 2, 3)])).to.deep.equal({});

@@ -37,6 +37,15 @@ export class Peer {
       await new Promise<void>((r) => this.waiters.push(r));
     }
   }
+  /** The first recorded message matching `pred` (removed from `got`). */
+  async nextWhere(pred: (m: Q931Message) => boolean): Promise<Q931Message> {
+    for (;;) {
+      const i = this.got.findIndex(pred);
+      if (i >= 0) return this.got.splice(i, 1)[0]!;
+      if (this.closed) throw new Error('closed before the expected message');
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
   async untilClosed(): Promise<void> {
     while (!this.closed) await new Promise<void>((r) => this.waiters.push(r));
   }

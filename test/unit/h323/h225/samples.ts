@@ -31,7 +31,7 @@ import {
 } from '../../../../lib/h323/h245/messages.js';
 import { OpenLogicalChannel, type MultimediaSystemControlMessageValue } from '../../../../lib/h323/h245/schema.js';
 import { encode } from '../../../../lib/h323/per/index.js';
-import { answerFastStart, parseFastStartOffer } from '../../../../lib/h323/call/faststart.js';
+import { answerFastStart, offerFastStart, parseFastStartOffer } from '../../../../lib/h323/call/faststart.js';
 
 export const IDS: CallIdentity = {
   callIdentifier: Uint8Array.from(Buffer.from('a47883d020e9f11189fb02fc00000001', 'hex')),
@@ -90,6 +90,18 @@ export function fastStartProposal(): Uint8Array[] {
       openLogicalChannel({ channel: 2, codec: 'PCMA', reverse: true, rtp: { host: '127.0.0.1', port: 5000 }, rtcp: { host: '127.0.0.1', port: 5001 } }),
     ),
   ];
+}
+
+/** Audio (PCMA) and video (H.264 as H.241 generic capability, H.263) proposals; video on 5002/5003. */
+export function videoFastStartProposal(): Uint8Array[] {
+  return offerFastStart(['PCMA', 'H264', 'H263'], { host: '127.0.0.1', port: 5000 }, { host: '127.0.0.1', port: 5002 });
+}
+
+/** Our callee's answer to videoFastStartProposal(): PCMA on 6000/6001, H.264 on 6002/6003. */
+export function videoFastStartAnswer(): Uint8Array[] {
+  const choice = answerFastStart(parseFastStartOffer(videoFastStartProposal()), ['PCMA', 'H264'], { host: '127.0.0.1', port: 6000 }, { host: '127.0.0.1', port: 6002 });
+  if (!choice?.video) throw new Error('no video fastStart answer');
+  return choice.accepted;
 }
 
 /** The answer our callee builds for fastStartProposal(): G.711 A-law, we receive on 6000/6001. */
@@ -165,6 +177,8 @@ export function callSamples(): CallSample[] {
       body: 'releaseComplete',
       msg: releaseCompleteMessage(CR_OUT, IDS, { ...t, cause: 16, reason: { choice: 'destinationRejection', value: null } }),
     },
+    { label: 'setup audio+video fastStart', fromClient: true, body: 'setup', msg: setupMessage(CR_OUT, IDS, { ...t, fastStart: videoFastStartProposal(), calledNumber: '9123' }) },
+    { label: 'alerting with the audio+video fastStart answer', fromClient: false, body: 'alerting', msg: alertingMessage(CR_BACK, IDS, { ...t, fastStart: videoFastStartAnswer() }) },
   ];
 }
 

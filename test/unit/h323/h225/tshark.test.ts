@@ -122,6 +122,21 @@ describe('h323/h225 + h245 encoder vs tshark', function () {
     expect(cs.get(16)!).to.match(/Cause value: Response to STATUS ENQUIRY \(30\)/);
   });
 
+  it('shows video fastStart: H.264 (H.241 generic capability) and H.263 proposals in session 2, and the H.264 answer', () => {
+    const setup = cs.get(18)!;
+    expect(values(setup, 'fastStart')).to.deep.equal(['6 items']);
+    expect(values(setup, 'forwardLogicalChannelNumber')).to.deep.equal(['1', '2', '3', '4', '5', '6']);
+    expect(values(setup, 'dataType')).to.deep.equal(['audioData (3)', 'nullData (1)', 'audioData (3)', 'videoData (2)', 'nullData (1)', 'videoData (2)', 'videoData (2)', 'nullData (1)', 'videoData (2)']);
+    const h264 = 'genericVideoCapability (5): ITU-T Rec. H.241 H.264 Video Capabilities';
+    expect(values(setup, 'videoData')).to.deep.equal([h264, h264, 'h263VideoCapability (3)', 'h263VideoCapability (3)']);
+    expect(values(setup, 'sessionID')).to.deep.equal(['1', '1', '2', '2', '2', '2']);
+    expect(values(setup, 'tsapIdentifier')).to.deep.equal(['5001', '5000', '5001', '5003', '5002', '5003', '5003', '5002', '5003']);
+    const answer = cs.get(19)!;
+    expect(values(answer, 'fastStart')).to.deep.equal(['4 items']);
+    expect(values(answer, 'videoData')).to.deep.equal([h264, h264]);
+    expect(values(answer, 'tsapIdentifier')).to.deep.equal(['6000', '6001', '5000', '5001', '6002', '6003', '5002', '5003']);
+  });
+
   it('dissects every H.245 message on its own TCP connection', () => {
     h245Samples().forEach((s, i) => {
       const f = h245.get(4 + i)!;

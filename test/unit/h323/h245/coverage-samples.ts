@@ -2,7 +2,7 @@
  * One value for (nearly) every H.245 message and capability kind the schema models, beyond what
  * the call layer sends: the tshark schema-coverage test encodes them all.
  */
-import { command, indication, request, response, h245Address, text, terminalCapabilitySet } from '../../../../lib/h323/h245/messages.js';
+import { command, indication, request, response, h245Address, openLogicalChannel, text, terminalCapabilitySet } from '../../../../lib/h323/h245/messages.js';
 import type { MultimediaSystemControlMessageValue, TerminalCapabilitySetValue } from '../../../../lib/h323/h245/schema.js';
 
 export interface CoverageSample {
@@ -63,6 +63,16 @@ function wideTcs(): TerminalCapabilitySetValue {
 
 export function coverageSamples(): CoverageSample[] {
   return [
+    {
+      name: 'openLogicalChannel',
+      msg: request('openLogicalChannel', openLogicalChannel({ channel: 103, codec: 'H264', rtcp: { host: '10.0.0.5', port: 7003 } })),
+      shows: ['genericVideoCapability', 'sessionID: 2', 'maxBitRate: 3840'],
+    },
+    {
+      name: 'openLogicalChannel',
+      msg: request('openLogicalChannel', openLogicalChannel({ channel: 4, codec: 'H263', reverse: true, rtp: { host: '10.0.0.5', port: 7002 }, rtcp: { host: '10.0.0.5', port: 7003 } })),
+      shows: ['h263VideoCapability', 'qcifMPI: 1', 'cifMPI: 1', 'tsapIdentifier: 7002'],
+    },
     { name: 'terminalCapabilitySet', msg: request('terminalCapabilitySet', wideTcs()), shows: ['g7231', 'g728: 4', 'gsmFullRate', 'h261VideoCapability', 't38fax', 'dynamicRTPPayloadType: 102'] },
     { name: 'nonStandard', msg: request('nonStandard', { nonStandardData: ns }) },
     { name: 'requestChannelClose', msg: request('requestChannelClose', { forwardLogicalChannelNumber: 5, reason: { choice: 'normal', value: null } }) },

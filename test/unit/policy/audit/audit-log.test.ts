@@ -197,7 +197,7 @@ describe('policy/audit: file log', () => {
 
 describe('policy/audit: canonical form', () => {
   it('the record fast path equals the generic canonical JSON (fuzzed)', async () => {
-    const { canonicalRecord, canonicalJson, buildRecord, recordHash } = await import('../../../../lib/audit/record.js');
+    const { canonicalRecord, canonicalJson, buildRecord, recordHash, sealRecord } = await import('../../../../lib/audit/record.js');
     const fc = (await import('fast-check')).default;
     fc.assert(
       fc.property(
@@ -222,6 +222,9 @@ describe('policy/audit: canonical form', () => {
           const rec = buildRecord(input as AuditInput, 'k', seq + 1, GENESIS_HASH, new Date(0));
           expect(canonicalRecord(rec)).to.equal(canonicalJson(rec));
           expect(recordHash(rec)).to.equal(rec.hash);
+          const sealed = sealRecord(input as AuditInput, 'k', seq + 1, GENESIS_HASH, new Date(0));
+          expect(sealed.record).to.deep.equal(rec);
+          expect(sealed.line).to.equal(canonicalRecord(rec));
         },
       ),
       { numRuns: 300 },

@@ -14,6 +14,7 @@ import { admit, plainRequest, reject, type Gate } from '../../../../lib/policy/t
 import { MemoryAuditSink } from '../../../../lib/audit/sink.js';
 import { MemoryCallLedger } from '../../../../lib/state/memory.js';
 import { IdHasher, canonicalJson, canonicalRecord, hashId } from '../../../../lib/audit/record.js';
+import { referenceParseAuthParams } from './reference-parsers.js';
 
 describe('policy: hot-path fast paths', () => {
   it('auth params: a name and its = must start within 80 characters, quoted escapes resolved', () => {
@@ -92,5 +93,25 @@ describe('policy: hot-path fast paths', () => {
     const r2 = await new PolicyChain([boom, refuse], { audit, ledger: new MemoryCallLedger() }).decide(req);
     expect([r2.gate, r2.decision.status, r2.decision.reason]).to.deep.equal(['boom', 503, 'gate-error']);
     expect(audit.records.length).to.equal(2);
+  });
+});
+
+describe('policy: hand-scanned parsers agree with the regex versions they replaced', () => {
+  const same = (s: string): void => {
+    const a = parseAuthParams(s);
+    const b = referenceParseAuthParams(s);
+    expect(a.ok ? ['ok', a.scheme, [...a.params]] : a.reason, JSON.stringify(s)).to.deep.equal(b.ok ? ['ok', b.scheme, [...b.params]] : b.reason);
+  };
+  const valid = 'Digest username="g-001", realm="gw.test", nonce="AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", uri="sip:c@gw.test", response="0123", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="ab"';
+  const mutate = (v: string) =>
+    fc.array(fc.tuple(fc.nat(v.length), fc.nat(6), fc.constantFrom('', ' ', ',', '=', '"', '\\', '\t', '\u00a0', '\ufeff', '\u2028', 'a', '-', ', x=1', ' , ', ' = ')), { maxLength: 5 }).map((edits) => {
+      let s = v;
+      for (const [at, del, ins] of edits) s = s.slice(0, at) + ins + s.slice(at + del);
+      return s;
+    });
+
+  it('Authorization parameters', () => {
+    for (const s of [valid, `Digest ${'a'.repeat(79)}=1`, `Digest ${'a'.repeat(80)}=1`, `Digest a=${' '.repeat(100)}b`, `Digest a${' '.repeat(85)}=1`, 'Digest a=1,', 'Digest a=1 ,b=2', 'Digest a="x\\', 'Digest a=1 b=2', 'Digest =1', 'Digest a\u00a0=\u00a0"1"\u00a0,\u00a0b=2\ufeff']) same(s);
+    fc.assert(fc.property(fc.oneof(mutate(valid), fc.string({ maxLength: 120 }).map((s) => `Digest ${s}`), fc.string({ maxLength: 60 })), same), { numRuns: 3000 });
   });
 });
