@@ -31,7 +31,8 @@ import { q850Reason } from '../../lib/calls/causes.js';
 import { H323ToSipCall } from '../../lib/calls/h323-to-sip.js';
 import { createExpertLookup } from '../../lib/routing/expert-lookup.js';
 import { startHa, type RunningHa } from '../../lib/ha/wiring.js';
-import { b2buaHooks } from '../../lib/ha/hooks.js';
+import { b2buaHooks, MediaCallRecorder } from '../../lib/ha/hooks.js';
+import type { CallRecord } from '../../lib/ha/records.js';
 import { CouncilService } from '../../lib/council/service.js';
 import { CouncilAdminServer } from '../../lib/council/admin-http.js';
 import { randomBytes } from 'node:crypto';
@@ -172,6 +173,7 @@ export class Gateway {
         // Through a getter: a reload may swap the running policy.
         ...(this.policy ? { audit: { append: (input) => this.policy!.audit.append(input) } } : {}),
         ...(this.media ? { killChannels: (uuids) => this.media!.killChannels(uuids) } : {}),
+        ...(this.council ? { membership: this.state.membership } : {}),
         log: this.deps.log,
         registry: this.deps.registry,
       });
@@ -311,12 +313,20 @@ export class Gateway {
         const room = this.council?.roomForH323(CouncilService.dialledAliases(call));
         if (room) {
           const t0 = process.hrtime.bigint();
-          void this.council!.joinH323(call, room, t0).finally(() => this.calls.remove(id));
+          const rec = this.recorder(id, 'council', false);
+          void this.council!.joinH323(call, room, t0, rec).finally(() => {
+            rec?.end();
+            this.calls.remove(id);
+          });
           return;
         }
-        const c = new H323ToSipCall(call, { media, srf: this.srf, lookup, log: this.deps.log, registry: this.deps.registry, codecs: [...codecs] });
+        const rec = this.recorder(id, 'h323-sip', false);
+        const c = new H323ToSipCall(call, { media, srf: this.srf, lookup, log: this.deps.log, registry: this.deps.registry, codecs: [...codecs], ...(rec ? { observer: rec } : {}) });
         void c.start();
-        void c.whenFinished.then(() => this.calls.remove(id));
+        void c.whenFinished.then(() => {
+          rec?.end();
+          this.calls.remove(id);
+        });
       },
     });
     await this.h323Listener.listen();
@@ -351,9 +361,11 @@ export class Gateway {
       const entry = decided?.state.entry ?? decided?.state.keyEntry;
       const offerSdp = decided ? forwardingFor(decided).localSdpB : undefined;
       this.calls.add(callId);
+      const rec = this.recorder(callId, 'council');
       void this.council!.joinSip(req, res, room, {
-        ...(entry ? { entry } : {}), ...(offerSdp !== undefined ? { offerSdp } : {}),
+        ...(entry ? { entry } : {}), ...(offerSdp !== undefined ? { offerSdp } : {}), ...(rec ? { observer: rec } : {}),
         ended: () => {
+          rec?.end();
           this.calls.remove(callId);
           release();
         },
@@ -407,12 +419,24 @@ export class Gateway {
     }
     const id = req.get('Call-ID');
     this.calls.add(id);
-    const call = new SipToH323Call({ media: this.media, dial, registry: this.deps.registry, logger: this.deps.log }, req, res, target, offerSdp !== undefined ? { offerSdp } : {});
+    const rec = this.recorder(id, 'sip-h323');
+    const call = new SipToH323Call({ media: this.media, dial, registry: this.deps.registry, logger: this.deps.log, ...(rec ? { observer: rec } : {}) }, req, res, target, offerSdp !== undefined ? { offerSdp } : {});
     void call.run();
     void call.ended.then(() => {
+      rec?.end();
       this.calls.remove(id);
       release();
     });
+  }
+
+  /**
+   * The HA record of a FreeSWITCH-anchored call, written from admission: `key` is the caller's
+   * Call-ID for SIP callers (the ledger key of their quota), a per-instance id for H.323 callers
+   * (who reserve none: quota=false).
+   */
+  private recorder(key: string, kind: CallRecord['kind'], quota = true): MediaCallRecorder | undefined {
+    const tracker = this.ha?.node.track(key, kind, { quota });
+    return tracker ? new MediaCallRecorder(tracker) : undefined;
   }
 
   private onMessage(req: SrfRequest, res: SrfResponse): void {

@@ -21,7 +21,7 @@ import type { H323Call, MediaInfo, ReleaseInfo } from '../h323/call/call.js';
 import { answerFastStart, parseFastStartOffer } from '../h323/call/faststart.js';
 import type { Codec } from '../h323/h245/messages.js';
 import type { MediaController } from '../media/controller.js';
-import type { MediaSession, H323Leg } from '../media/session.js';
+import type { MediaSession, H323Leg, MediaCallObserver } from '../media/session.js';
 import type { Endpoint } from '../../types/drachtio-fsmrf.js';
 import { MediaUnavailableError } from '../media/errors.js';
 import type { GatewaySrf, SrfDialog, SrfRequest, SrfResponse } from '../../types/drachtio-srf.js';
@@ -72,6 +72,8 @@ export interface H323ToSipDeps {
   /** From user of the INVITE when the Setup carries no calling number. Default 'h323'. */
   readonly defaultCaller?: string;
   readonly now?: () => number;
+  /** Told of the media session and the expert's dialog (HA records them). */
+  readonly observer?: MediaCallObserver;
 }
 
 interface SipError {
@@ -143,6 +145,7 @@ export class H323ToSipCall {
       throw e;
     }
     this.session = session;
+    this.d.observer?.session(session);
     session.once('released', (reason) => {
       if (!this.done) this.finish(this.dialog ? 'answered' : 'error', 41, `media: ${reason}`);
     });
@@ -224,6 +227,7 @@ export class H323ToSipCall {
       return;
     }
     this.dialog = dialog;
+    this.d.observer?.dialog?.(dialog);
     dialog.on('destroy', () => {
       this.dialog = undefined; // the expert sent BYE: nothing to send on this side
       this.finish('answered', 16, 'SIP BYE');

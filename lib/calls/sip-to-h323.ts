@@ -15,7 +15,7 @@
 import { relayDtmf } from './dtmf.js';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.js';
-import type { MediaSession, H323Leg, CallerLeg } from '../media/session.js';
+import type { MediaSession, H323Leg, CallerLeg, MediaCallObserver } from '../media/session.js';
 import type { Endpoint } from '../../types/drachtio-fsmrf.js';
 import type { H323Codec, H323VideoCodec, RemoteMedia } from '../media/sdp.js';
 import { planSipToH323Video, refuseVideo, sipVideoCodecs } from './video.js';
@@ -68,6 +68,8 @@ export interface SipToH323Deps {
   readonly noAnswerMs?: number;
   /** Extra H.323 call options (registry, socket, h245Host...). */
   readonly callOptions?: Partial<DialOptions>;
+  /** Told of the media session (HA records its channels and the caller's dialog). */
+  readonly observer?: MediaCallObserver;
 }
 
 export interface H323Target {
@@ -180,6 +182,7 @@ export class SipToH323Call {
       return;
     }
     this.session = session;
+    this.deps.observer?.session(session);
     session.once('released', (reason) => this.onSessionReleased(reason));
     this.req.on('cancel', () => this.onCancel());
 

@@ -20,7 +20,7 @@ import type { Logger } from '../log/logger.js';
 import type { MediaController } from '../media/controller.js';
 import type { Council, CouncilMember, JoinOptions } from '../media/conference.js';
 import type { Endpoint } from '../../types/drachtio-fsmrf.js';
-import type { MediaSession } from '../media/session.js';
+import type { MediaCallObserver, MediaSession } from '../media/session.js';
 import { ConferenceFullError } from '../media/errors.js';
 import { remoteOffer, type H323Codec } from '../media/sdp.js';
 import type { H323Call, MediaInfo } from '../h323/call/call.js';
@@ -163,7 +163,7 @@ export class CouncilService extends EventEmitter<CouncilServiceEvents> {
    * chain authenticated (undefined with the chain off: role guest); `offerSdp` its filtered offer.
    * `ended` runs once when the call is over (refused or left), e.g. to free the policy's slot.
    */
-  async joinSip(req: SrfRequest, res: SrfResponse, room: CouncilRoomConfig, o: { entry?: RegistryEntry; offerSdp?: string; ended?: () => void } = {}): Promise<void> {
+  async joinSip(req: SrfRequest, res: SrfResponse, room: CouncilRoomConfig, o: { entry?: RegistryEntry; offerSdp?: string; ended?: () => void; observer?: MediaCallObserver } = {}): Promise<void> {
     const t0 = this.received.get(req) ?? process.hrtime.bigint();
     const callId = req.get('Call-ID');
     const role: CouncilRole = o.entry ? o.entry.role : 'guest';
@@ -194,9 +194,11 @@ export class CouncilService extends EventEmitter<CouncilServiceEvents> {
     if (taken === 'full') return refuse(FULL, 'council-full', 'refuse_full', { 'Retry-After': String(this.d.config.retryAfterSec) });
     if (taken === 'unavailable') return refuse(UNAVAILABLE, 'council-state-unavailable', 'refuse_unavailable', { 'Retry-After': '5' });
 
+    o.observer?.seat?.(room.name, seatId);
     let session: MediaSession;
     try {
       session = this.d.media.session();
+      o.observer?.session(session);
     } catch {
       await this.freeSeat(room, seatId);
       return refuse(UNAVAILABLE, 'council-media-unavailable', 'refuse_unavailable', { 'Retry-After': '5' });
@@ -281,7 +283,7 @@ export class CouncilService extends EventEmitter<CouncilServiceEvents> {
    * Admit an offered H.323 call into `room`. Resolves once the call is over (refused or left),
    * so the caller can track it for drain.
    */
-  async joinH323(call: H323Call, room: CouncilRoomConfig, t0: bigint = process.hrtime.bigint()): Promise<void> {
+  async joinH323(call: H323Call, room: CouncilRoomConfig, t0: bigint = process.hrtime.bigint(), observer?: MediaCallObserver): Promise<void> {
     const callId = call.callId;
     let entry: RegistryEntry | undefined;
     const people = this.d.people();
@@ -307,9 +309,11 @@ export class CouncilService extends EventEmitter<CouncilServiceEvents> {
     if (taken === 'full') return refuse(FULL.status, FULL.cause, 'council-full', 'refuse_full');
     if (taken === 'unavailable') return refuse(UNAVAILABLE.status, 41, 'council-state-unavailable', 'refuse_unavailable');
 
+    observer?.seat?.(room.name, seatId);
     let session: MediaSession;
     try {
       session = this.d.media.session();
+      observer?.session(session);
     } catch {
       await this.freeSeat(room, seatId);
       return refuse(UNAVAILABLE.status, 41, 'council-media-unavailable', 'refuse_unavailable');

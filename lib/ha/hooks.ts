@@ -1,7 +1,13 @@
-/** Adapts an HA call tracker to the B2BUA session's state hooks (lib/sip/call-session.ts). */
+/**
+ * Adapters from the call code to an HA call tracker: the B2BUA session's state hooks
+ * (lib/sip/call-session.ts), and an observer of FreeSWITCH-anchored calls (lib/calls, lib/council)
+ * that re-records the call whenever its media session gains an endpoint or a dialog.
+ */
 import type { CallStateHooks } from '../sip/call-session.js';
+import type { MediaCallObserver, MediaSession } from '../media/session.js';
+import type { SrfDialog } from '../../types/drachtio-srf.js';
 import type { CallTracker } from './node.js';
-import { legFromDialog } from './records.js';
+import { legFromDialog, type SeatRef, type SipLegRecord } from './records.js';
 
 export function b2buaHooks(tracker: CallTracker): CallStateHooks {
   return {
@@ -9,4 +15,60 @@ export function b2buaHooks(tracker: CallTracker): CallStateHooks {
     requestSent: (side) => tracker.requestSent(side),
     end: () => tracker.end(),
   };
+}
+
+/**
+ * Records a FreeSWITCH-anchored call: the SIP dialogs (the session's own and any the call reports
+ * separately), every channel of its media session, its council seats. The caller ends the record
+ * with end() when the call is over; nothing is written after that.
+ */
+export class MediaCallRecorder implements MediaCallObserver {
+  private sessionRef: MediaSession | undefined;
+  private readonly extraDialogs = new Set<SrfDialog>();
+  private readonly seats: SeatRef[] = [];
+  // Channels stay in the record after their endpoint is destroyed: killing a channel that is
+  // already gone costs the survivor one -ERR, missing one leaves it up until an RTP timeout.
+  private readonly uuids = new Set<string>();
+  private ended = false;
+
+  constructor(private readonly tracker: CallTracker) {}
+
+  session(s: MediaSession): void {
+    this.sessionRef = s;
+    s.on('changed', () => this.write());
+    this.write();
+  }
+
+  dialog(d: SrfDialog): void {
+    this.extraDialogs.add(d);
+    d.on('destroy', () => this.extraDialogs.delete(d));
+    this.write();
+  }
+
+  seat(room: string, seatId: string): void {
+    this.seats.push({ room, seatId });
+    this.write();
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.tracker.end();
+  }
+
+  private write(): void {
+    if (this.ended) return;
+    const s = this.sessionRef;
+    for (const u of s?.endpointUuids ?? []) this.uuids.add(u);
+    const dialogs = [...(s?.openDialogs ?? []), ...this.extraDialogs];
+    const legs: SipLegRecord[] = [];
+    for (const d of dialogs) {
+      try {
+        legs.push(legFromDialog(d));
+      } catch {
+        // a dialog without the messages it was made from cannot be ended by a peer anyway
+      }
+    }
+    this.tracker.update({ legs, mediaUuids: [...this.uuids], seats: this.seats });
+  }
 }

@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.js';
 import type { HaStore } from './store.js';
-import type { CallRecord, SipLegRecord } from './records.js';
+import type { CallRecord, SeatRef, SipLegRecord } from './records.js';
 
 export interface HaOptions {
   /**
@@ -38,6 +38,8 @@ export interface TakeoverActions {
   /** uuid_kill each channel; resolves with how many FreeSWITCH confirmed. */
   killMedia(uuids: readonly string[]): Promise<number>;
   releaseQuota(callId: string): Promise<void>;
+  /** Frees a council seat in the shared membership; resolves true when it was still taken. */
+  freeSeat(seat: SeatRef): Promise<boolean>;
   audit(rec: CallRecord, outcome: CallTakeover): Promise<void>;
 }
 
@@ -46,6 +48,7 @@ export interface CallTakeover {
   byStatus: Array<{ side: SipLegRecord['side']; status: number | undefined }>;
   mediaKilled: number;
   quotaReleased: boolean;
+  seatsFreed: number;
 }
 
 export interface TakeoverReport {
@@ -82,6 +85,11 @@ function haMetrics(registry: Registry): HaMetrics {
 /** One call's record, kept current by the call code through these hooks. */
 export interface CallTracker {
   answered(legs: SipLegRecord[], mediaUuids?: string[]): void;
+  /**
+   * A FreeSWITCH-anchored call's current state: its SIP legs so far (none while the caller is
+   * not answered yet), its channels, its council seats. Replaces what was recorded.
+   */
+  update(state: { legs: SipLegRecord[]; mediaUuids: string[]; seats?: SeatRef[] }): void;
   /** We sent an in-dialog request on that side: the survivor's BYE must use a higher CSeq. */
   requestSent(side: SipLegRecord['side']): void;
   end(): void;
@@ -137,8 +145,8 @@ export class HaNode extends EventEmitter<HaNodeEvents> {
     if (leave && !this.fencedFlag) await this.store.leave(this.id).catch(() => undefined);
   }
 
-  track(callId: string, kind: CallRecord['kind']): CallTracker {
-    const rec: CallRecord = { v: 1, instance: this.id, callId, kind, startedAt: Date.now(), state: 'setup', legs: [], mediaUuids: [] };
+  track(callId: string, kind: CallRecord['kind'], o: { quota?: boolean } = {}): CallTracker {
+    const rec: CallRecord = { v: 1, instance: this.id, callId, kind, startedAt: Date.now(), state: 'setup', legs: [], mediaUuids: [], ...(o.quota === false ? { noQuota: true as const } : {}) };
     let ended = false;
     const write = (): void => {
       if (ended) return;
@@ -151,6 +159,14 @@ export class HaNode extends EventEmitter<HaNodeEvents> {
         rec.state = 'answered';
         rec.legs = legs.map((l) => ({ ...l }));
         rec.mediaUuids = [...mediaUuids];
+        write();
+      },
+      update: ({ legs, mediaUuids, seats }) => {
+        rec.state = legs.length > 0 ? 'answered' : 'setup';
+        rec.legs = legs.map((l) => ({ ...l }));
+        rec.mediaUuids = [...mediaUuids];
+        if (seats?.length) rec.seats = seats.map((x) => ({ ...x }));
+        else delete rec.seats;
         write();
       },
       requestSent: (side) => {
@@ -221,12 +237,13 @@ export class HaNode extends EventEmitter<HaNodeEvents> {
   }
 
   private async endCall(dead: string, rec: CallRecord): Promise<void> {
-    const [byStatus, mediaKilled, quotaReleased] = await Promise.all([
+    const [byStatus, mediaKilled, quotaReleased, seatsFreed] = await Promise.all([
       Promise.all(rec.legs.map(async (l) => ({ side: l.side, status: await this.actions.bye(l).catch(() => undefined) }))),
       rec.mediaUuids.length ? this.actions.killMedia(rec.mediaUuids).catch(() => 0) : Promise.resolve(0),
-      this.actions.releaseQuota(rec.callId).then(() => true, () => false),
+      rec.noQuota ? Promise.resolve(false) : this.actions.releaseQuota(rec.callId).then(() => true, () => false),
+      Promise.all((rec.seats ?? []).map((x) => this.actions.freeSeat(x).catch(() => false))).then((r) => r.filter(Boolean).length),
     ]);
-    const outcome: CallTakeover = { dead, byStatus, mediaKilled, quotaReleased };
+    const outcome: CallTakeover = { dead, byStatus, mediaKilled, quotaReleased, seatsFreed };
     this.metrics.calls.inc({ outcome: byStatus.every((b) => b.status !== undefined && b.status < 300) ? 'bye_ok' : 'bye_failed' });
     await this.actions.audit(rec, outcome).catch((err: unknown) => this.log.error('ha: audit of a takeover failed', { error: err instanceof Error ? err.message : String(err) }));
   }

@@ -31,13 +31,29 @@ export interface CallRecord {
   instance: string;
   /** Caller's Call-ID: also the call ledger key of its quota reservation. */
   callId: string;
-  kind: 'sip-b2bua' | 'sip-h323';
+  /**
+   * The call reserved no quota (H.323 callers: their key is a per-instance id that a SIP caller
+   * could also pick as Call-ID, whose reservation a takeover must not release).
+   */
+  noQuota?: true;
+  /** sip-h323 / h323-sip / council: anchored on FreeSWITCH (lib/calls, lib/council). */
+  kind: 'sip-b2bua' | 'sip-h323' | 'h323-sip' | 'council';
   /** ms since the epoch */
   startedAt: number;
   state: 'setup' | 'answered';
   legs: SipLegRecord[];
   /** FreeSWITCH channel UUIDs to uuid_kill (empty for a plain B2BUA call). */
   mediaUuids: string[];
+  /**
+   * Council seats the call holds in the shared membership. Seats have no expiry (a seat is held
+   * until its call ends), so a dead instance's seats stay taken unless the survivor frees them.
+   */
+  seats?: SeatRef[];
+}
+
+export interface SeatRef {
+  room: string;
+  seatId: string;
 }
 
 function stripTag(nameAddr: string): string {

@@ -10,7 +10,7 @@ import type { Registry } from 'prom-client';
 import type { GatewaySrf, OutgoingRequest, SrfResponse } from '../../types/drachtio-srf.js';
 import type { Logger } from '../log/logger.js';
 import type { AuditSink } from '../audit/sink.js';
-import type { CallLedger } from '../state/types.js';
+import type { CallLedger, MembershipStore } from '../state/types.js';
 import { redisClientOptions } from '../state/redis.js';
 import { HaStore } from './store.js';
 import { HaNode, type TakeoverActions } from './node.js';
@@ -25,6 +25,8 @@ export interface HaDeps {
   audit?: AuditSink;
   /** FreeSWITCH: hang channels up by UUID; absent without a media server. */
   killChannels?: (uuids: readonly string[]) => Promise<number>;
+  /** Council seats (shared membership); absent without a council. */
+  membership?: MembershipStore;
   log: Logger;
   registry: Registry;
 }
@@ -81,6 +83,7 @@ export function startHa(cfg: HaConfig, state: { url: string; keyPrefix: string; 
     bye: (leg) => sendBye(deps.srf, leg, cfg.byeTimeoutMs),
     killMedia: (uuids) => (deps.killChannels ? deps.killChannels(uuids) : Promise.resolve(0)),
     releaseQuota: (callId) => deps.ledger.release(callId),
+    freeSeat: (seat) => (deps.membership ? deps.membership.leave(seat.room, seat.seatId) : Promise.resolve(false)),
     audit: async (rec, o) => {
       if (!deps.audit) return;
       const legs = o.byStatus.map((b) => `${b.side} ${b.status ?? 'no answer'}`).join(', ');
@@ -88,7 +91,7 @@ export function startHa(cfg: HaConfig, state: { url: string; keyPrefix: string; 
         gate: 'ha-takeover',
         decision: 'reject',
         status: o.byStatus.find((b) => b.side === 'caller')?.status ?? 0,
-        reason: `instance ${o.dead} lost; ended by ${id}: bye ${legs || 'none (not answered yet)'}; media ${o.mediaKilled}/${rec.mediaUuids.length}; quota ${o.quotaReleased ? 'released' : 'NOT released'}`,
+        reason: `instance ${o.dead} lost; ended by ${id}: bye ${legs || 'none (not answered yet)'}; media ${o.mediaKilled}/${rec.mediaUuids.length}; quota ${rec.noQuota ? 'none' : o.quotaReleased ? 'released' : 'NOT released'}${rec.seats?.length ? `; seats ${o.seatsFreed}/${rec.seats.length}` : ''}`,
         method: 'BYE',
         callId: rec.callId,
       });

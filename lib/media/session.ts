@@ -36,6 +36,21 @@ export interface H323Leg {
 
 export interface SessionEvents {
   released: [reason: string];
+  /** An endpoint or a SIP dialog joined the session (what a peer must end if this process dies). */
+  changed: [];
+}
+
+/**
+ * What a call reports about itself while it runs, so its state can be kept outside the process
+ * (lib/ha records it in Redis for a surviving instance to end the call).
+ */
+export interface MediaCallObserver {
+  /** The call's media session, as soon as it exists. */
+  session(s: MediaSession): void;
+  /** A SIP dialog of the call that its media session does not track. */
+  dialog?(d: SrfDialog): void;
+  /** A council seat the call holds in the shared membership. */
+  seat?(room: string, seatId: string): void;
 }
 
 let nextId = 1;
@@ -66,6 +81,16 @@ export class MediaSession extends EventEmitter<SessionEvents> {
   /** Endpoints still tracked (not yet destroyed). */
   get liveEndpoints(): number {
     return [...this.endpoints.keys()].filter((e) => !this.destroyedEps.has(e)).length;
+  }
+
+  /** FreeSWITCH channel UUIDs of the endpoints not yet destroyed. */
+  get endpointUuids(): string[] {
+    return [...this.endpoints.keys()].filter((e) => !this.destroyedEps.has(e)).map((e) => e.uuid);
+  }
+
+  /** SIP dialogs this session tracks that have not ended. */
+  get openDialogs(): SrfDialog[] {
+    return [...this.dialogs].filter((d) => !this.endedDialogs.has(d));
   }
 
   /** Answer the SIP caller with FreeSWITCH's SDP. */
@@ -172,6 +197,7 @@ export class MediaSession extends EventEmitter<SessionEvents> {
   private async adoptInBackground(ep: Endpoint, leg: LegType): Promise<void> {
     this.endpoints.set(ep, leg);
     this.remember(ep.uuid, leg);
+    this.emit('changed');
     ep.on('destroy', () => {
       this.destroyedEps.add(ep);
       void this.release(`${leg}-leg-ended`);
@@ -196,6 +222,7 @@ export class MediaSession extends EventEmitter<SessionEvents> {
   /** Track a SIP dialog (caller or callee) so release() sends its BYE. */
   trackDialog(d: SrfDialog): void {
     this.dialogs.add(d);
+    this.emit('changed');
     d.on('destroy', () => {
       this.endedDialogs.add(d);
       void this.release('sip-hangup');

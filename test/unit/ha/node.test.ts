@@ -10,8 +10,13 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { HaStore } from '../../../lib/ha/store.js';
 import { HaNode, type CallTakeover, type TakeoverActions, type TakeoverReport } from '../../../lib/ha/node.js';
-import { byeHeaders, parseRecord, type CallRecord, type SipLegRecord } from '../../../lib/ha/records.js';
+import { byeHeaders, parseRecord, type CallRecord, type SeatRef, type SipLegRecord } from '../../../lib/ha/records.js';
 import { createLogger } from '../../../lib/log/logger.js';
+import { MediaCallRecorder } from '../../../lib/ha/hooks.js';
+import { RedisMembershipStore } from '../../../lib/state/membership.js';
+import type { MediaSession } from '../../../lib/media/session.js';
+import type { SrfDialog } from '../../../types/drachtio-srf.js';
+import { EventEmitter } from 'node:events';
 import { testRedis, dropKeys, type RedisServer } from '../../lab/redis-server.js';
 
 const log = createLogger('error');
@@ -29,6 +34,7 @@ class RecordingActions implements TakeoverActions {
   byes: SipLegRecord[] = [];
   killed: string[] = [];
   released: string[] = [];
+  freed: SeatRef[] = [];
   audited: Array<{ rec: CallRecord; o: CallTakeover }> = [];
   async bye(leg: SipLegRecord): Promise<number | undefined> {
     this.byes.push(leg);
@@ -40,6 +46,10 @@ class RecordingActions implements TakeoverActions {
   }
   async releaseQuota(callId: string): Promise<void> {
     this.released.push(callId);
+  }
+  async freeSeat(seat: SeatRef): Promise<boolean> {
+    this.freed.push(seat);
+    return true;
   }
   async audit(rec: CallRecord, o: CallTakeover): Promise<void> {
     this.audited.push({ rec, o });
@@ -158,5 +168,56 @@ describe('lib/ha on Redis', function () {
     await once(a, 'fenced');
     expect(a.fenced).to.equal(true);
     expect(await client.exists(`${prefix}ha:hb:a`)).to.equal(0);
+  });
+  it('a council call: its SIP leg, channels and seat are recorded; the takeover frees the seat in the shared membership, and releases no quota for an H.323 caller', async () => {
+    const membership = new RedisMembershipStore(client, prefix);
+    const info = { role: 'expert', leg: 'sip' as const, instance: 'council-dead', joinedAt: Date.now() };
+    expect((await membership.tryJoin('r1', 'seat-dead', info, 5)).ok).to.equal(true);
+    expect((await membership.tryJoin('r1', 'seat-live', { ...info, instance: 'council-live' }, 5)).ok).to.equal(true);
+    const dead = node('dead');
+    await dead.start();
+    // A media session as the recorder sees it: endpoints and a caller dialog appear over time.
+    const session = Object.assign(new EventEmitter(), { endpointUuids: [] as string[], openDialogs: [] as SrfDialog[] });
+    const rec = new MediaCallRecorder(dead.track('council-1@198.51.100.7', 'council'));
+    rec.seat('r1', 'seat-dead');
+    rec.session(session as unknown as MediaSession);
+    session.endpointUuids = ['uuid-c1'];
+    session.emit('changed');
+    const uas = {
+      type: 'uas', sip: { callId: 'council-1@198.51.100.7', localTag: 'gw-tag', remoteTag: 'caller-tag' }, remote: { uri: 'sip:alice@198.51.100.7:5070' },
+      req: { has: () => false, get: (h: string) => ({ From: '"A" <sip:alice@198.51.100.7>;tag=caller-tag', To: '<sip:council@192.0.2.1>' })[h] ?? '' },
+      res: { has: () => false, get: () => '' },
+      on: () => undefined,
+    };
+    session.openDialogs = [uas as unknown as SrfDialog];
+    session.emit('changed');
+    const stored = await client.hget(`${prefix}ha:calls:dead`, 'council-1@198.51.100.7');
+    expect(parseRecord(stored ?? '')).to.deep.include({ kind: 'council', state: 'answered', mediaUuids: ['uuid-c1'], seats: [{ room: 'r1', seatId: 'seat-dead' }] });
+    expect(parseRecord(stored ?? '')?.legs).to.deep.equal([{ ...caller, callId: 'council-1@198.51.100.7' }]);
+    dead.track('h323-7', 'h323-sip', { quota: false }); // an H.323 caller: nothing in the ledger
+    await dead.stop(false);
+    const acts = new RecordingActions();
+    acts.freeSeat = (seat: SeatRef): Promise<boolean> => membership.leave(seat.room, seat.seatId);
+    const s = node('s', acts);
+    const done = once(s, 'takeover');
+    await s.start();
+    await done;
+    expect(acts.byes.map((b) => b.side)).to.deep.equal(['caller']);
+    expect(acts.killed).to.deep.equal(['uuid-c1']);
+    expect(acts.audited.map((x) => [x.rec.callId, x.o.seatsFreed, x.o.quotaReleased]).sort()).to.deep.equal([['council-1@198.51.100.7', 1, true], ['h323-7', 0, false]]);
+    expect(acts.released, 'no ledger release under an H.323 call\'s key').to.deep.equal(['council-1@198.51.100.7']);
+    expect((await membership.members('r1')).map((m) => m.seatId)).to.deep.equal(['seat-live']);
+  });
+
+  it('a FreeSWITCH-anchored call that ends normally leaves no record', async () => {
+    const a = node('a');
+    await a.start();
+    const session = Object.assign(new EventEmitter(), { endpointUuids: ['u1'], openDialogs: [] as SrfDialog[] });
+    const rec = new MediaCallRecorder(a.track('h323-1', 'h323-sip', { quota: false }));
+    rec.session(session as unknown as MediaSession);
+    rec.end();
+    session.emit('changed'); // late events after the end write nothing
+    await a.stop(false);
+    expect(await client.hlen(`${prefix}ha:calls:a`)).to.equal(0);
   });
 });
