@@ -17,17 +17,16 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { startDrachtioTarget, type DrachtioTarget } from '../../lab/drachtio-target.js';
-import { FreeSwitchDouble, type ChannelInfo } from '../../lab/freeswitch-double/double.js';
+import type { Redis } from 'ioredis';
+import type { FreeSwitchDouble, ChannelInfo } from '../../lab/freeswitch-double/double.js';
 import { H323Endpoint, type EndpointCall } from '../../lab/h323-endpoint/endpoint.js';
-import { startGateway, type GatewayProcess } from '../../lab/gateway-process.js';
+import type { GatewayProcess } from '../../lab/gateway-process.js';
 import { startSippUas, stopAllSipp, type SippUas } from '../../lab/sipp.js';
-import { freeMediaPort, freePort } from '../../lab/ports.js';
-import { testRedis, type RedisServer } from '../../lab/redis-server.js';
+import { freeMediaPort } from '../../lab/ports.js';
 import { metricValue, waitUntil } from '../../lab/wait.js';
-import { parseRecord, type CallRecord } from '../../../lib/ha/records.js';
+import type { CallRecord } from '../../../lib/ha/records.js';
 import { parseSippTrace } from './uac-hold.js';
+import { HaMediaLab } from './media-lab.js';
 
 /** Expert: 180, 200 with SDP (PCMA), then waits for a BYE (no timeout of its own) and answers it. */
 function expertScenario(): string {
@@ -101,22 +100,19 @@ const PLAN = [
 
 describe('HA failover: H.323 -> SIP calls anchored on FreeSWITCH', function () {
   this.timeout(40_000);
-  let target: DrachtioTarget;
-  let redis: { url: string; server?: RedisServer };
+  let lab: HaMediaLab;
   let client: Redis;
   let fs: FreeSwitchDouble;
   let endpoint: H323Endpoint;
-  const gws: GatewayProcess[] = [];
-  const listeners: number[] = [];
+  let gws: GatewayProcess[] = [];
+  let listeners: number[] = [];
+  let prefix = '';
   const experts = new Map<string, SippUas>();
-  const prefix = `gw:ha-h323:${process.pid}:`;
 
   before(async function () {
     if (process.env.FS_HOST) this.skip(); // reads the FreeSWITCH double's channel table
-    target = await startDrachtioTarget();
-    redis = await testRedis();
-    client = new Redis(redis.url);
-    fs = await FreeSwitchDouble.start({ eslPassword: 'lab-esl-secret', sipPort: 0, eslPort: 0 });
+    lab = await HaMediaLab.start('ha-h323');
+    ({ client, fs, gws, listeners, prefix } = lab);
     endpoint = new H323Endpoint({ rtpPackets: 0, codecs: ['PCMA', 'PCMU'] });
     const scenario = expertScenario();
     for (const { alias } of PLAN) {
@@ -124,51 +120,19 @@ describe('HA failover: H.323 -> SIP calls anchored on FreeSWITCH', function () {
         scenario, calls: 1, timeoutMs: 35_000, args: ['-mi', '127.0.0.1', '-mp', String(await freeMediaPort())],
       }));
     }
-    const dialPlan = PLAN.map(({ alias }) => ({ prefix: alias, sipTarget: `sip:expert@127.0.0.1:${experts.get(alias)!.port}` }));
-    for (const name of ['gw-a', 'gw-b']) {
-      const port = await freePort();
-      const gw = await startGateway({
-        config: {
-          drachtio: { host: target.host, port: target.port },
-          policy: { enabled: false },
-          media: { esl: { host: fs.host, port: fs.eslPort }, listen: { address: '127.0.0.1', port: 0 } },
-          h323: {
-            ras: { host: '127.0.0.1', port: 0 },
-            callSignalAddress: { host: '127.0.0.1', port },
-            neighbours: [{ name: 'GK', host: '127.0.0.1' }],
-          },
-          dialPlan,
-          state: { backend: 'redis', keyPrefix: prefix },
-          // 1.5 s TTL as in media-failover.test.ts (docs/ha.md, Measured).
-          ha: { instanceId: name, heartbeatMs: 250, ttlMs: 1500, pollMs: 250 },
-        },
-        env: { DRACHTIO_SECRET: target.secret, FS_ESL_SECRET: 'lab-esl-secret', REDIS_URL: redis.url },
-      });
-      gws.push(gw);
-      listeners.push(port);
-      await gw.waitForOutput(/connected to drachtio-server/);
-    }
+    await lab.startGateways({
+      dialPlan: PLAN.map(({ alias }) => ({ prefix: alias, sipTarget: `sip:expert@127.0.0.1:${experts.get(alias)!.port}` })),
+    });
   });
 
   after(async () => {
-    for (const gw of gws) await gw.stop('SIGKILL', 0).catch(() => undefined);
     for (const e of experts.values()) await e.stop().catch(() => undefined);
     stopAllSipp();
     await endpoint?.close();
-    await fs?.stop();
-    client?.disconnect();
-    await redis?.server?.stop();
-    await target?.stop();
+    await lab?.stop();
   });
 
-  const records = async (): Promise<Map<string, CallRecord[]>> => {
-    const out = new Map<string, CallRecord[]>();
-    for (const id of await client.smembers(`${prefix}ha:members`)) {
-      const all = await client.hgetall(`${prefix}ha:calls:${id}`);
-      out.set(id, Object.values(all).map((j) => parseRecord(j)).filter((r): r is CallRecord => r !== undefined));
-    }
-    return out;
-  };
+  const records = (): Promise<Map<string, CallRecord[]>> => lab.records();
 
   it('the dead instance\'s experts get BYE from the survivor, its channels and H.225 connections end within 5 s; the survivor\'s call is untouched', async () => {
     const [gwA, gwB] = gws as [GatewayProcess, GatewayProcess];

@@ -19,17 +19,16 @@ import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { startDrachtioTarget, type DrachtioTarget } from '../../lab/drachtio-target.js';
-import { FreeSwitchDouble, type ChannelInfo } from '../../lab/freeswitch-double/double.js';
+import type { Redis } from 'ioredis';
+import type { DrachtioTarget } from '../../lab/drachtio-target.js';
+import type { FreeSwitchDouble, ChannelInfo } from '../../lab/freeswitch-double/double.js';
 import { H323Endpoint, type EndpointCall } from '../../lab/h323-endpoint/endpoint.js';
-import { startGateway, type GatewayProcess } from '../../lab/gateway-process.js';
+import type { GatewayProcess } from '../../lab/gateway-process.js';
 import { runSipp, stopAllSipp } from '../../lab/sipp.js';
-import { freePort } from '../../lab/ports.js';
-import { testRedis, type RedisServer } from '../../lab/redis-server.js';
 import { metricValue, waitUntil } from '../../lab/wait.js';
-import { parseRecord, type CallRecord } from '../../../lib/ha/records.js';
+import type { CallRecord } from '../../../lib/ha/records.js';
 import { parseSippTrace } from './uac-hold.js';
+import { HaMediaLab } from './media-lab.js';
 
 const CALLS = 4;
 const ROOM = 'ha-room';
@@ -119,66 +118,33 @@ function callerScenario(): string {
 
 describe('HA failover: SIP -> H.323 calls and a council participant anchored on FreeSWITCH', function () {
   this.timeout(60_000);
+  let lab: HaMediaLab;
   let target: DrachtioTarget;
-  let redis: { url: string; server?: RedisServer };
   let client: Redis;
   let fs: FreeSwitchDouble;
   let endpoint: H323Endpoint;
-  const gws: GatewayProcess[] = [];
-  const prefix = `gw:ha-media:${process.pid}:`;
+  let gws: GatewayProcess[] = [];
+  let prefix = '';
 
   before(async function () {
     if (process.env.FS_HOST) this.skip(); // reads the FreeSWITCH double's channel table
-    target = await startDrachtioTarget();
-    redis = await testRedis();
-    client = new Redis(redis.url);
-    fs = await FreeSwitchDouble.start({ eslPassword: 'lab-esl-secret', sipPort: 0, eslPort: 0 });
+    lab = await HaMediaLab.start('ha-media');
+    ({ target, client, fs, gws, prefix } = lab);
     endpoint = new H323Endpoint();
     const ep = await endpoint.listen(0);
-    for (const name of ['gw-a', 'gw-b']) {
-      const gw = await startGateway({
-        config: {
-          drachtio: { host: target.host, port: target.port },
-          policy: { enabled: false },
-          media: { esl: { host: fs.host, port: fs.eslPort }, listen: { address: '127.0.0.1', port: 0 } },
-          h323: {
-            ras: { host: '127.0.0.1', port: 0 },
-            callSignalAddress: { host: '127.0.0.1', port: await freePort() },
-            neighbours: [{ name: 'GK', host: '127.0.0.1' }],
-          },
-          dialPlan: [{ prefix: '1000', h323Target: `127.0.0.1:${ep.port}` }],
-          council: { rooms: [{ name: ROOM, sipUsers: ['2000'], h323Aliases: ['ha-room'], maxMembers: 4 }] },
-          state: { backend: 'redis', keyPrefix: prefix },
-          // 1.5 s TTL: above the default, so a slow shared CI machine does not take a live
-          // instance for dead (see docs/ha.md, Measured).
-          ha: { instanceId: name, heartbeatMs: 250, ttlMs: 1500, pollMs: 250 },
-        },
-        env: { DRACHTIO_SECRET: target.secret, FS_ESL_SECRET: 'lab-esl-secret', REDIS_URL: redis.url },
-      });
-      // A connects first: the round robin hands it the first INVITE.
-      await gw.waitForOutput(/connected to drachtio-server/);
-      gws.push(gw);
-    }
+    await lab.startGateways({
+      dialPlan: [{ prefix: '1000', h323Target: `127.0.0.1:${ep.port}` }],
+      council: { rooms: [{ name: ROOM, sipUsers: ['2000'], h323Aliases: ['ha-room'], maxMembers: 4 }] },
+    });
   });
 
   after(async () => {
-    for (const gw of gws) await gw.stop('SIGKILL', 0).catch(() => undefined);
     stopAllSipp();
     await endpoint?.close();
-    await fs?.stop();
-    client?.disconnect();
-    await redis?.server?.stop();
-    await target?.stop();
+    await lab?.stop();
   });
 
-  const records = async (): Promise<Map<string, CallRecord[]>> => {
-    const out = new Map<string, CallRecord[]>();
-    for (const id of await client.smembers(`${prefix}ha:members`)) {
-      const all = await client.hgetall(`${prefix}ha:calls:${id}`);
-      out.set(id, Object.values(all).map((j) => parseRecord(j)).filter((r): r is CallRecord => r !== undefined));
-    }
-    return out;
-  };
+  const records = (): Promise<Map<string, CallRecord[]>> => lab.records();
 
   it('the dead instance\'s callers get BYE, its channels end and its seat is freed within 5 s; the survivor\'s calls are untouched', async () => {
     const [gwA] = gws as [GatewayProcess, GatewayProcess];
