@@ -20,4 +20,5 @@ USER node
 # outbound event-socket listener FreeSWITCH connects back to.
 EXPOSE 8080 1720/tcp 1721/udp 8085/tcp
 HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/apps/gateway/index.js"]
+# V8 flags: apps/gateway/node-flags.ts says why (a unit test keeps the two in step).
+CMD ["node", "--min-semi-space-size=16", "--max-semi-space-size=16", "dist/apps/gateway/index.js"]

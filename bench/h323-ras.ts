@@ -1,23 +1,21 @@
 /**
  * RAS benchmarks: PER encode+decode throughput for GnuGk's real neighbour LRQ and our LCF, and
  * LRQ->LCF latency through the NeighbourResponder on loopback at 1k and 5k LRQ/s, with the load
- * generator in a separate process and latency from packet timestamps (tcpdump on lo).
+ * generator and the responder each in a process of their own and latency from packet timestamps
+ * (tcpdump on lo).
  * Targets (issue 4): >= 200k msgs/s encode+decode; p99 <= 1 ms. Ends with a summary of both.
  */
 import { fork, spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Registry } from 'prom-client';
 import { decodeRas, encodeRas, ipAddress, ras } from '../lib/h323/ras/messages.js';
-import { NeighbourResponder } from '../lib/h323/ras/neighbour.js';
-import { StaticPrefixResolver } from '../lib/h323/ras/resolver.js';
+import { GATEWAY_NODE_FLAGS } from '../apps/gateway/node-flags.js';
 import { fixture } from '../test/support/paths.js';
 import { startCapture, type Capture } from './packet-latency.js';
-import type { SenderJob, SenderMeasuring, SenderReport } from './ras-load-sender.js';
+import type { SenderGo, SenderJob, SenderReady, SenderReport } from './ras-load-sender.js';
+import type { GcTally, ParentToResponder, ResponderMode, ResponderToParent } from './ras-responder-proc.js';
 
 function gnugkLrq(): Buffer {
   const dir = fixture('h323', 'ras', 's1a-ep-ras-and-neighbour-lrq-noreply');
@@ -119,84 +117,6 @@ function wireLatencies(file: string, senderPort: number, responderPort: number):
   return { samples, requests: lrqAt.size };
 }
 
-interface Answerer {
-  start(): Promise<{ host: string; port: number }>;
-  stop(): Promise<void>;
-}
-
-function neighbourResponder(): Answerer {
-  return new NeighbourResponder({
-    bind: { host: '127.0.0.1', port: 0 },
-    callSignalAddress: { host: '127.0.0.1', port: 1720 },
-    neighbours: [{ name: 'bench', host: '127.0.0.1' }],
-    resolver: new StaticPrefixResolver(['9']),
-    rateLimit: { perSecond: 1e9, burst: 1e9 },
-    ripAfterMs: 60000,
-    lookupTimeoutMs: 65000,
-    registry: new Registry(),
-  });
-}
-
-/**
- * The floor under the responder's figures: Node's UDP receive and send on this machine, with the
- * same sender and capture, answering each LRQ with a canned LCF whose requestSeqNum is copied
- * from fixed offsets of the bench's LRQ (valid for that LRQ only).
- */
-function echoFloor(): Answerer {
-  const lcf = Buffer.from(
-    encodeRas(
-      ras('locationConfirm', {
-        requestSeqNum: 1,
-        callSignalAddress: ipAddress('127.0.0.1', 1720),
-        rasAddress: ipAddress('127.0.0.1', 1721),
-        destinationInfo: [{ choice: 'dialledDigits', value: '9123' }],
-        destinationType: { gateway: {}, mc: false, undefinedNode: false },
-      }),
-    ),
-  );
-  const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
-  socket.on('message', (b, rinfo) => {
-    const reply = Buffer.from(lcf);
-    // requestSeqNum - 1: octets 2-3 of the bench LRQ, octets 1-2 of an LCF.
-    reply[1] = b[2]!;
-    reply[2] = b[3]!;
-    socket.send(reply, rinfo.port, rinfo.address);
-  });
-  return {
-    start: () =>
-      new Promise((resolve) =>
-        socket.bind(0, '127.0.0.1', () => {
-          const a = socket.address();
-          resolve({ host: a.address, port: a.port });
-        }),
-      ),
-    stop: () => new Promise((resolve) => socket.close(() => resolve())),
-  };
-}
-
-/** GC in this (the responder's) process while the measured LRQs run. */
-interface GcTally {
-  scavenges: number;
-  markCompacts: number;
-  maxPauseMs: number;
-  totalPauseMs: number;
-}
-
-function watchGc(): { tally: GcTally; stop(): void } {
-  const tally: GcTally = { scavenges: 0, markCompacts: 0, maxPauseMs: 0, totalPauseMs: 0 };
-  const obs = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
-      if (kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) tally.scavenges++;
-      else if (kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) tally.markCompacts++;
-      tally.maxPauseMs = Math.max(tally.maxPauseMs, e.duration);
-      tally.totalPauseMs += e.duration;
-    }
-  });
-  obs.observe({ entryTypes: ['gc'] });
-  return { tally, stop: () => obs.disconnect() };
-}
-
 export interface LatencyResult {
   readonly rate: number;
   readonly sent: number;
@@ -212,16 +132,38 @@ export interface LatencyResult {
 }
 
 /**
- * LRQ->LCF latency through the NeighbourResponder at `rate` LRQ/s. The responder runs in this
- * process; the LRQs come from a separate process (bench/ras-load-sender.ts). Latency is read
+ * LRQ->LCF latency through the NeighbourResponder at `rate` LRQ/s. The responder runs in its own
+ * process with the gateway's V8 flags (bench/ras-responder-proc.ts); the LRQs come from another
+ * (bench/ras-load-sender.ts). Latency is read
  * from packet timestamps of a loopback capture (LRQ on the wire to LCF on the wire, paired by
  * requestSeqNum) and, as a cross-check, from the sender's own clocks (which add the sender's
  * scheduling delays). CPU and GC are the responder process's own, over the measured LRQs only
  * (the sender's warm-up LRQs come first, from another port, and are not counted anywhere).
  */
-export async function latency(rate: number, seconds: number, mode: 'responder' | 'echo' = 'responder'): Promise<LatencyResult> {
-  const responder = mode === 'responder' ? neighbourResponder() : echoFloor();
-  const addr = await responder.start();
+export async function latency(rate: number, seconds: number, mode: ResponderMode = 'responder'): Promise<LatencyResult> {
+  const responder = fork(fileURLToPath(new URL('./ras-responder-proc.ts', import.meta.url)), [], {
+    // The gateway's own V8 flags, so its young-generation GCs are the ones measured.
+    execArgv: ['--import', 'tsx', '--expose-gc', ...GATEWAY_NODE_FLAGS],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const fromResponder = <K extends ResponderToParent['kind']>(kind: K): Promise<Extract<ResponderToParent, { kind: K }>> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m: ResponderToParent): void => {
+        if (m.kind !== kind) return;
+        responder.off('message', onMessage);
+        responder.off('exit', onExit);
+        resolve(m as Extract<ResponderToParent, { kind: K }>);
+      };
+      const onExit = (code: number | null): void => reject(new Error(`responder exited ${code}`));
+      responder.on('message', onMessage);
+      responder.once('exit', onExit);
+    });
+  const toResponder = (m: ParentToResponder): void => {
+    responder.send(m);
+  };
+  const listening = fromResponder('listening');
+  toResponder({ kind: 'start', mode });
+  const addr = { host: '127.0.0.1', port: (await listening).port };
   const dir = mkdtempSync(join(tmpdir(), 'ras-bench-'));
   const pcap = join(dir, 'lrq.pcap');
   let capture: Capture | undefined;
@@ -234,33 +176,34 @@ export async function latency(rate: number, seconds: number, mode: 'responder' |
   }
   const total = Math.min(60000, Math.round(rate * seconds));
   const child = fork(fileURLToPath(new URL('./ras-load-sender.ts', import.meta.url)), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', '--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const loadBefore = load();
   const job: SenderJob = { host: addr.host, port: addr.port, rate, total, drainMs: 3000, warmup: 5000, warmupRate: Math.max(rate, 5000) };
-  let cpu0: NodeJS.CpuUsage | undefined;
-  let gc: ReturnType<typeof watchGc> | undefined;
   const report = await new Promise<SenderReport>((resolve, reject) => {
-    child.on('message', (m: SenderMeasuring | SenderReport) => {
-      if (m.kind === 'measuring') {
-        cpu0 = process.cpuUsage();
-        gc = watchGc();
+    child.on('message', (m: SenderReady | SenderReport) => {
+      if (m.kind === 'ready') {
+        // The responder collects the warm-up's garbage and starts counting before the first
+        // measured LRQ leaves, so neither lands among them.
+        const measuring = fromResponder('measuring');
+        toResponder({ kind: 'measure' });
+        measuring.then(() => child.send({ kind: 'go' } satisfies SenderGo), reject);
       } else resolve(m);
     });
     child.once('exit', (code) => reject(new Error(`load sender exited ${code}`)));
     child.send(job);
   });
-  const cpu = process.cpuUsage(cpu0);
-  // GC entries are delivered asynchronously; let the last ones arrive before counting.
-  await new Promise((r) => setImmediate(r));
-  gc?.stop();
-  const gcTally = gc?.tally ?? { scavenges: 0, markCompacts: 0, maxPauseMs: 0, totalPauseMs: 0 };
+  const stats = fromResponder('report');
+  toResponder({ kind: 'report' });
+  const { cpuUserUs, cpuSystemUs, gc: gcTally } = await stats;
   // tcpdump reads the kernel ring a block at a time (pcap timeout 1 s); stopping at once lost the
   // packets of the last partly filled block from the pairing.
   if (capture) await new Promise((r) => setTimeout(r, 1200));
   await capture?.stop();
-  await responder.stop();
+  const exited = new Promise((r) => responder.once('exit', r));
+  toResponder({ kind: 'stop' });
+  await exited;
   const rtts = report.rtts.sort((a, b) => a - b);
   const n = Math.max(1, report.answered);
   const f3 = (x: number): string => x.toFixed(3);
@@ -268,7 +211,7 @@ export async function latency(rate: number, seconds: number, mode: 'responder' |
   let result: LatencyResult = {
     rate, sent: report.sent, answered: report.answered, source: 'sender',
     p50: pct(rtts, 50), p99: pct(rtts, 99), max: rtts[rtts.length - 1] ?? NaN,
-    cpuUserUs: cpu.user / n, cpuSystemUs: cpu.system / n, gc: gcTally,
+    cpuUserUs: cpuUserUs / n, cpuSystemUs: cpuSystemUs / n, gc: gcTally,
   };
   if (capture) {
     const w = wireLatencies(pcap, report.port, addr.port);

@@ -30,9 +30,16 @@ export interface SenderJob {
   readonly warmupRate?: number;
 }
 
-/** Sent to the parent when the warm-up is over and the measured LRQs start. */
-export interface SenderMeasuring {
-  readonly kind: 'measuring';
+/**
+ * Sent to the parent when the warm-up is over; the measured LRQs start when the parent answers
+ * with SenderGo (after the responder has taken its CPU/GC snapshot).
+ */
+export interface SenderReady {
+  readonly kind: 'ready';
+}
+
+export interface SenderGo {
+  readonly kind: 'go';
 }
 
 export interface SenderReport {
@@ -54,10 +61,19 @@ function gnugkLrq(): Uint8Array {
 
 async function run(job: SenderJob): Promise<SenderReport> {
   if (job.warmup > 0) await phase({ ...job, total: job.warmup, rate: job.warmupRate ?? job.rate });
-  return phase(job, () => process.send!({ kind: 'measuring' } satisfies SenderMeasuring));
+  return phase(
+    job,
+    () =>
+      new Promise<void>((resolve) => {
+        process.once('message', (m: SenderGo) => {
+          if (m.kind === 'go') resolve();
+        });
+        process.send!({ kind: 'ready' } satisfies SenderReady);
+      }),
+  );
 }
 
-async function phase(job: SenderJob, onStart?: () => void): Promise<SenderReport> {
+async function phase(job: SenderJob, beforeStart?: () => Promise<void>): Promise<SenderReport> {
   const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const port = socket.address().port;
@@ -84,7 +100,9 @@ async function phase(job: SenderJob, onStart?: () => void): Promise<SenderReport
       answered++;
     }
   });
-  onStart?.();
+  // Collect the encoding's garbage now, not (on the other core) among the measured LRQs.
+  (globalThis as { gc?: () => void }).gc?.();
+  await beforeStart?.();
   const t0 = performance.now();
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {

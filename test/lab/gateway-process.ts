@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { repoRoot } from '../support/paths.js';
+import { GATEWAY_NODE_FLAGS } from '../../apps/gateway/node-flags.js';
 
 export interface GatewayProcess {
   proc: ChildProcess;
@@ -41,7 +42,8 @@ export async function startGateway(opts: GatewayProcessOptions): Promise<Gateway
   const dir = mkdtempSync(join(tmpdir(), 'gw-'));
   const file = join(dir, 'gateway.json');
   writeFileSync(file, JSON.stringify(opts.config));
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'apps/gateway/index.ts'), '--config', file], {
+  // The V8 flags the image and `npm start` use, so tests and benches run the process as deployed.
+  const proc = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, '--import', 'tsx', join(repoRoot, 'apps/gateway/index.ts'), '--config', file], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', HTTP_PORT: '0', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,6 +12,7 @@ import { isIPv4 } from 'node:net';
 import { componentLogger } from '../../log/logger.js';
 import type { AliasAddressValue, TransportAddressValue } from '../h225/common-types.js';
 import { PerDecodeError } from '../per/index.js';
+import { AnswerCache } from './answer-cache.js';
 import { aliasToString, decodeRas, encodeRas, ipAddress, ras, rasType, type HostPort } from './messages.js';
 import { countingChild, rasMetrics, type CountingChild, type RasMetrics } from './metrics.js';
 import { SourceRateLimiter, type RateLimitConfig } from './rate-limit.js';
@@ -54,14 +55,10 @@ interface Pending {
   readonly startedAt: number;
 }
 
-interface Answered {
-  readonly bytes: Uint8Array;
-  readonly expires: number;
-}
-
 const ANSWER_CACHE_MS = 10000;
-/** Answers per cache generation (two are kept): a flood shortens how long answers stay, not memory. */
-const ANSWER_CACHE_MAX = 10000;
+/** Answers kept at most (and their bytes): a flood shortens how long answers stay, not memory. */
+const ANSWER_CACHE_SLOTS = 20000;
+const ANSWER_CACHE_BYTES = 2 << 20;
 
 /** LCF destinationType: the shape GnuGk accepted from H323Plus; only read by the encoder. */
 const GATEWAY_TYPE: EndpointTypeValue = Object.freeze({ gateway: Object.freeze({}), mc: false, undefinedNode: false });
@@ -104,15 +101,8 @@ export class NeighbourResponder {
   private readonly limiter: SourceRateLimiter;
   /** Lookups running, by requestKey. */
   private readonly pending = new Map<number, Pending>();
-  /**
-   * Answers for retries, by requestKey, in two generations: new answers go into the current one,
-   * which becomes the previous one after ANSWER_CACHE_MS (or ANSWER_CACHE_MAX answers), when the
-   * previous one is dropped whole. Each answer is kept at least ANSWER_CACHE_MS unless a flood
-   * fills generations early, and its expiry is checked on use; no per-entry eviction work.
-   */
-  private answeredNow = new Map<number, Answered>();
-  private answeredBefore = new Map<number, Answered>();
-  private generationEnds = 0;
+  /** Answers for retries, by requestKey, in typed arrays (nothing for the GC to copy; see AnswerCache). */
+  private readonly answered = new AnswerCache({ slots: ANSWER_CACHE_SLOTS, bytes: ANSWER_CACHE_BYTES, ttlMs: ANSWER_CACHE_MS });
   private readonly inFlight = new Set<AbortController>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private bound: HostPort | undefined;
@@ -267,10 +257,10 @@ export class NeighbourResponder {
     // One request: its neighbour (so its host), source port and sequence number, as a number
     // (exact below 2^53) rather than a string built and hashed per LRQ.
     const key = (peerIndex * 65536 + port) * 65536 + lrq.requestSeqNum;
-    const done = this.answeredNow.get(key) ?? this.answeredBefore.get(key);
-    if (done && done.expires > performance.now()) {
+    const done = this.answered.get(key, t0);
+    if (done) {
       // A retry of an LRQ we already answered: same answer again, no second lookup.
-      this.send(done.bytes, host, replyTo);
+      this.send(done, host, replyTo);
       return;
     }
     if (this.pending.has(key)) return; // retry while the lookup runs; RIP/answer will follow
@@ -405,13 +395,7 @@ export class NeighbourResponder {
   }
 
   private remember(key: number, bytes: Uint8Array): void {
-    const now = performance.now();
-    if (now >= this.generationEnds || this.answeredNow.size >= ANSWER_CACHE_MAX) {
-      this.answeredBefore = this.answeredNow;
-      this.answeredNow = new Map();
-      this.generationEnds = now + ANSWER_CACHE_MS;
-    }
-    this.answeredNow.set(key, { bytes, expires: now + ANSWER_CACHE_MS });
+    this.answered.put(key, bytes, performance.now());
   }
 
   /**
