@@ -25,7 +25,7 @@ import { GatewayAliasResolver } from '../../lib/routing/alias-resolver.js';
 import { relayMessage } from '../../lib/sip/message-relay.js';
 import { createStateStores, type StateStores } from '../../lib/state/factory.js';
 import { MediaController } from '../../lib/media/index.js';
-import { H323Listener, dial } from '../../lib/h323/call/index.js';
+import { H323Listener, predial } from '../../lib/h323/call/index.js';
 import { SipToH323Call, type H323Target } from '../../lib/calls/sip-to-h323.js';
 import { q850Reason } from '../../lib/calls/causes.js';
 import { H323ToSipCall } from '../../lib/calls/h323-to-sip.js';
@@ -420,7 +420,7 @@ export class Gateway {
     const id = req.get('Call-ID');
     this.calls.add(id);
     const rec = this.recorder(id, 'sip-h323');
-    const call = new SipToH323Call({ media: this.media, dial, registry: this.deps.registry, logger: this.deps.log, ...(rec ? { observer: rec } : {}) }, req, res, target, offerSdp !== undefined ? { offerSdp } : {});
+    const call = new SipToH323Call({ media: this.media, predial, registry: this.deps.registry, logger: this.deps.log, ...(rec ? { observer: rec } : {}) }, req, res, target, offerSdp !== undefined ? { offerSdp } : {});
     void call.run();
     void call.ended.then(() => {
       rec?.end();

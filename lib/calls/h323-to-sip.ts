@@ -166,11 +166,13 @@ export class H323ToSipCall {
     const cv = choice?.video;
     const callerVideo = cv && (cv.codec === 'H264' || cv.codec === 'H263') ? { host: cv.sendTo.host, port: cv.sendTo.port, codec: cv.codec } : undefined;
 
-    this.h323Leg = await session.createEndpointFor({ host: remote.host, port: remote.port, codec: sipCodec as 'PCMA', ...(callerVideo ? { video: callerVideo } : {}) });
-    if (this.done) return;
-
-    const ep = await this.d.media.server().createEndpoint({ codecs: [sipCodec] });
-    await session.adoptEndpoint(ep, 'sip'); // throws SessionReleasedError (and frees ep) if released meanwhile
+    // Both FreeSWITCH legs at once: set-up waits for one FreeSWITCH round trip, not two in turn. A
+    // failure of either releases the session, which frees the other whenever it arrives.
+    const [h323Leg, ep] = await Promise.all([
+      session.createEndpointFor({ host: remote.host, port: remote.port, codec: sipCodec as 'PCMA', ...(callerVideo ? { video: callerVideo } : {}) }),
+      session.createOffer({ codecs: [sipCodec] }),
+    ]);
+    this.h323Leg = h323Leg;
     if (this.done) return;
     // Video only when FreeSWITCH took it on both legs in the caller's codec (it relays, never
     // transcodes): then our fastStart answer accepts it at FreeSWITCH's H.323-leg video port and
@@ -234,17 +236,25 @@ export class H323ToSipCall {
     });
     await this.earlyChain;
     if (this.done) return;
-    // Without 100rel the 200's SDP is the answer; FreeSWITCH already has it when it matches the 183's.
-    if (!this.bridged || normaliseSdp(dialog.remote.sdp) !== normaliseSdp(this.earlySdp)) await ep.modify(dialog.remote.sdp);
-    if (this.done) return;
     // Relay digits from before the bridge is in place, so none is lost in between.
     relayDtmf(ep, this.call, this.d.log);
-    if (!this.bridged) await session.bridge(this.h323Leg.endpoint, ep);
-    if (this.done) return;
+    // Connect goes out at once, as a SIP caller's 200 does the other way: the H.323 caller already
+    // has FreeSWITCH's address (our fastStart answer), and FreeSWITCH taking the expert's answer
+    // and bridging is FreeSWITCH's business, done alongside. If that fails the call is released.
     this.call.answer();
     this.outcomeValue = 'answered';
     this.m.setup.observe(((this.d.now ?? Date.now)() - this.started) / 1000);
     this.d.log.info('h323->sip call connected', { alias, target, codec });
+    try {
+      // Without 100rel the 200's SDP is the answer; FreeSWITCH already has it when it matches the 183's.
+      if (!this.bridged || normaliseSdp(dialog.remote.sdp) !== normaliseSdp(this.earlySdp)) await session.modify(ep, dialog.remote.sdp);
+      if (this.done) return;
+      if (!this.bridged) await session.bridge(h323Leg.endpoint, ep);
+    } catch (e) {
+      if (this.done) return;
+      this.d.log.warn('h323->sip: media path failed after the answer', { alias, error: (e as Error).message });
+      this.finish('error', 41, 'media path failed after the answer');
+    }
   }
 
   /**
@@ -255,7 +265,7 @@ export class H323ToSipCall {
   private async startEarlyMedia(ep: Endpoint, sdp: string): Promise<void> {
     if (this.done || this.dialog || !this.session || !this.h323Leg) return;
     try {
-      await ep.modify(sdp);
+      await this.session.modify(ep, sdp);
       if (this.done) return;
       await this.session.bridge(this.h323Leg.endpoint, ep);
       this.bridged = true;

@@ -3,10 +3,10 @@
  * the media path.
  *
  *   media session -> H.323-side FreeSWITCH endpoint (its RTP address goes into the fastStart OLCs)
- *   -> Setup (codecs = caller's offer x G.711/G.729) -> Alerting: 180. The fastStart/OLC answer
- *   re-points the H.323 endpoint; the caller's endpoint is made (not answered) right behind it, or
- *   at Alerting/Progress. A fastStart/OLC answer before Connect gives early media: 183 with that
- *   endpoint's SDP, bridged at once. Connect: 200 OK with the same SDP, the bridge alongside.
+ *   and, alongside it, the caller's endpoint (made, not answered) -> Setup (codecs = caller's offer
+ *   x G.711/G.729) -> Alerting: 180. A fastStart/OLC answer before Connect gives early media: 183
+ *   with the caller endpoint's SDP, bridged at once. Connect: 200 OK with the same SDP, the bridge
+ *   alongside; then the H.323 endpoint is re-pointed at the fastStart/OLC answer's RTP address.
  *
  * Teardown: SIP BYE -> ReleaseComplete (16); ReleaseComplete -> BYE with Reason; CANCEL ->
  * ReleaseComplete (16) and 487; refusal -> RFC 3398 status + Reason; media server unavailable ->
@@ -20,7 +20,8 @@ import type { Endpoint } from '../../types/drachtio-fsmrf.js';
 import type { H323Codec, H323VideoCodec, RemoteMedia } from '../media/sdp.js';
 import { planSipToH323Video, refuseVideo, sipVideoCodecs } from './video.js';
 import type { SrfDialog, SrfRequest, SrfResponse } from '../../types/drachtio-srf.js';
-import type { DialOptions } from '../h323/call/dialer.js';
+import type { DialOptions, PendingDial } from '../h323/call/dialer.js';
+import type { Timers } from '../h323/tpkt/channel.js';
 import type { H323Call, MediaInfo, ReleaseInfo } from '../h323/call/call.js';
 import type { AudioCodec } from '../h323/h245/messages.js';
 import { q850Reason, q850ToSip } from './causes.js';
@@ -58,8 +59,8 @@ export interface MediaSessionSource {
 
 export interface SipToH323Deps {
   readonly media: MediaSessionSource;
-  /** lib/h323/call dial() (injectable for tests). */
-  readonly dial: (o: DialOptions) => H323Call;
+  /** lib/h323/call predial() (injectable for tests). */
+  readonly predial: (host: string, port: number, o?: { readonly connectTimeoutMs?: number; readonly timers?: Timers }) => PendingDial;
   readonly registry: Registry;
   readonly logger?: Logger;
   /** Setup -> first answer (T303 role); expiry is cause 18 (no user responding) -> 408. Default 10 s. */
@@ -115,6 +116,8 @@ export class SipToH323Call {
   private state: State = 'setup';
   private session: MediaSession | undefined;
   private h323: H323Call | undefined;
+  /** The TCP connection to the H.323 side, opened while FreeSWITCH makes the endpoints. */
+  private connection: PendingDial | undefined;
   private leg: H323Leg | undefined;
   /**
    * The caller's FreeSWITCH endpoint, made (not answered) while the H.323 side is reached, so the
@@ -132,6 +135,9 @@ export class SipToH323Call {
   /** What FreeSWITCH's H.323 leg is aimed at (audio, and video once the H.323 side accepted it). */
   private remote: RemoteMedia = { host: '127.0.0.1', port: 9, codec: 'PCMA' };
   private mediaChain: Promise<void> = Promise.resolve();
+  private resolveAnswerDone!: () => void;
+  /** Resolves once the caller has its 200 OK, or the call ended without one. */
+  private readonly answerDone = new Promise<void>((r) => (this.resolveAnswerDone = r));
   private codecs: AudioCodec[] = [];
   private outcome: SipToH323Outcome | undefined;
   private resolveOutcome!: (o: SipToH323Outcome) => void;
@@ -182,6 +188,9 @@ export class SipToH323Call {
       return;
     }
     this.session = session;
+    // The H.323 side's TCP connection is opened now and Setup written on it once FreeSWITCH's
+    // endpoint (whose RTP address the fastStart OLCs carry) exists: the connect costs no set-up time.
+    this.connection = this.deps.predial(this.target.host, this.target.port, this.deps.callOptions ?? {});
     this.deps.observer?.session(session);
     session.once('released', (reason) => this.onSessionReleased(reason));
     this.req.on('cancel', () => this.onCancel());
@@ -197,6 +206,11 @@ export class SipToH323Call {
     // No video toward H.323: FreeSWITCH gets the caller's offer with video refused, so the caller's
     // answer refuses it too (port 0) rather than opening a stream that leads nowhere.
     if (!firstVideo && callerOffersVideo) this.callerSdp = refuseVideo(this.req.body ?? '');
+    // The caller's endpoint is made alongside the H.323 leg's, so set-up waits for one FreeSWITCH
+    // round trip rather than two in turn (a refused call then costs a caller channel for a moment;
+    // release() frees it). With video planned toward H.323 the caller's offer to FreeSWITCH depends
+    // on that leg taking video, so it is made as soon as the leg exists.
+    if (!firstVideo) this.prepareCaller();
     let leg: H323Leg;
     try {
       leg = await session.createEndpointFor({
@@ -215,10 +229,9 @@ export class SipToH323Call {
 
     const videoAt = video.h323.length > 0 ? leg.localVideo : undefined;
     if (firstVideo && !videoAt && callerOffersVideo) this.callerSdp = refuseVideo(this.req.body ?? '');
-    const call = this.deps.dial({
+    this.prepareCaller();
+    const call = this.connection!.dial({
       ...this.deps.callOptions,
-      host: this.target.host,
-      port: this.target.port,
       codecs: [...codecs, ...(videoAt ? video.h323 : [])],
       media: { rtp: leg.local, ...(videoAt ? { video: videoAt } : {}) },
       fastStart: true,
@@ -228,13 +241,9 @@ export class SipToH323Call {
       target: { calledNumber: this.target.calledNumber, ...(this.target.callingNumber ? { callingNumber: this.target.callingNumber } : {}) },
     });
     this.h323 = call;
-    // The caller's FreeSWITCH channel is made once the H.323 side shows it takes the call (not at
-    // CallProceeding, which comes before a busy as well): a refused call costs no caller channel.
     call.on('alerting', () => {
-      this.prepareCaller();
       if (this.state === 'setup' && !this.res.finalResponseSent) this.res.send(180);
     });
-    call.on('progress', () => this.prepareCaller());
     call.on('media', (m) => this.onMedia(m));
     call.on('video', (v) => this.onVideo(v));
     call.on('connected', () => void this.onConnected());
@@ -249,14 +258,15 @@ export class SipToH323Call {
     // H.323 side took none.
     if (this.offeredVideo && !this.remote.video) this.remote = { ...this.remote, video: { host: m.remoteRtp.host, port: 0, codec: this.offeredVideo } };
     const remote = this.remote;
+    // The re-point waits for the caller's 200 OK: answering does not need it (FreeSWITCH takes the
+    // H.323 side's RTP wherever the leg points, so early media reaches the caller without it), and
+    // sent first its re-INVITE went ahead of the 200 at drachtio and FreeSWITCH on every call.
     this.mediaChain = this.mediaChain
-      .then(() => leg.updateRemote(remote))
+      .then(() => this.answerDone)
+      .then(() => (this.state === 'answered' ? leg.updateRemote(remote) : undefined))
       .catch((e: unknown) => {
         this.deps.logger?.warn('sip->h323: re-pointing the H.323 leg failed', { error: (e as Error).message });
       });
-    // FreeSWITCH's H.323 leg is re-pointed before the caller's channel is asked for, so that leg is
-    // never seen aimed at the discard port once the caller's exists (one re-INVITE round trip).
-    this.prepareCaller(this.mediaChain);
     // Channels open before Connect (fastStart in CallProceeding/Alerting/Progress, or early
     // H.245): whatever the H.323 side plays (ringback, announcement) goes to the caller now. The
     // H.323 side's RTP reaches FreeSWITCH whether or not the re-point is done, so neither waits.
@@ -279,9 +289,9 @@ export class SipToH323Call {
   }
 
   /** FreeSWITCH's endpoint for the caller's offer, made once; a failure surfaces where it is awaited. */
-  private prepareCaller(after: Promise<void> = Promise.resolve()): Promise<Endpoint> {
+  private prepareCaller(): Promise<Endpoint> {
     if (this.callerEp) return this.callerEp;
-    const p = after.then(() => {
+    const p = Promise.resolve().then(() => {
       if (!this.session || this.state === 'done') throw new Error('call ended');
       return this.session.prepareCaller(this.req, this.callerOptions());
     });
@@ -343,8 +353,10 @@ export class SipToH323Call {
       let bridged: Promise<void> | undefined;
       if (ep) {
         // The bridge is FreeSWITCH's business and the 200 drachtio's: neither waits for the other.
-        if (this.bridged) await this.bridged.catch(() => undefined);
-        bridged = this.bridge(ep, leg);
+        // An early-media bridge still under way is not waited for either; if it fails, it is tried
+        // again here.
+        const earlyBridge = this.bridged;
+        bridged = earlyBridge ? earlyBridge.catch(() => this.bridge(ep, leg)) : this.bridge(ep, leg);
         bridged.catch(() => undefined);
         caller = await session.answerCaller(this.req, this.res, ep);
       } else {
@@ -355,6 +367,7 @@ export class SipToH323Call {
       this.addReasonToBye(caller.dialog);
       if (this.state !== 'answering') return;
       this.state = 'answered';
+      this.resolveAnswerDone();
       this.metrics.setup.observe(Number(process.hrtime.bigint() - this.started) / 1e9);
       this.settle('answered');
       // Relay digits from before the bridge is in place, so none is lost in between.
@@ -461,12 +474,16 @@ export class SipToH323Call {
 
   private endNow(): void {
     this.state = 'done';
+    this.connection?.abandon();
+    this.resolveAnswerDone();
     this.releasedP = Promise.resolve();
     this.resolveEnded();
   }
 
   /** Release the media session (its endpoints, then the caller's dialog with our Reason). */
   private releaseAll(reason: string): Promise<void> {
+    this.resolveAnswerDone();
+    this.connection?.abandon();
     if (this.releasedP) return this.releasedP;
     this.releasedP = (this.session ? this.session.release(reason) : Promise.resolve())
       .catch(() => undefined)

@@ -129,6 +129,18 @@ export class MediaSession extends EventEmitter<SessionEvents> {
     return endpoint;
   }
 
+  /**
+   * A 3pcc endpoint (no remote SDP yet) whose local SDP is the offer for a SIP leg we place; its
+   * answer comes later with endpoint.modify(). Adopted without waiting for the jitter buffer, as
+   * prepareCaller() is.
+   */
+  async createOffer(opts: { codecs?: string[] } = {}): Promise<Endpoint> {
+    this.assertOpen();
+    const endpoint = await this.ms.createEndpoint(opts.codecs ? { codecs: opts.codecs } : {});
+    await this.adoptInBackground(endpoint, 'sip');
+    return endpoint;
+  }
+
   /** 183 Session Progress carrying the endpoint's SDP (early media, RFC 3960 gateway model). */
   progress(res: SrfResponse, endpoint: Endpoint): void {
     this.assertOpen();
@@ -170,6 +182,13 @@ export class MediaSession extends EventEmitter<SessionEvents> {
         await endpoint.modify(sdp);
       },
     };
+  }
+
+  /** Give an endpoint its remote SDP (re-INVITE to FreeSWITCH), after its jitter buffer. */
+  async modify(ep: Endpoint, sdp: string): Promise<void> {
+    this.assertOpen();
+    await this.settled(ep);
+    await ep.modify(sdp);
   }
 
   /** Bridge two of this session's endpoints (uuid_bridge). */

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isolatedRegistry } from '../../../lib/metrics/registry.js';
-import { dial } from '../../../lib/h323/call/dialer.js';
+import { predial } from '../../../lib/h323/call/dialer.js';
 import { SipToH323Call, type SipToH323Deps, type SipToH323Outcome } from '../../../lib/calls/index.js';
 import { H323Endpoint, type EndpointOptions } from '../../lab/h323-endpoint/endpoint.js';
 import { STATIC_PT } from '../../lab/freeswitch-double/rtp.js';
@@ -24,7 +24,7 @@ export interface CallsLab {
   /** Every SipToH323Call the app made, in order. */
   calls: SipToH323Call[];
   outcomes: Array<Promise<SipToH323Outcome>>;
-  /** Causes SipToH323Call passed to H323Call#hangup, per dialled call (spied through the injected dial). */
+  /** Causes SipToH323Call passed to H323Call#hangup, per dialled call (spied through the injected predial). */
   hangups: number[][];
   caller(o: {
     scenario: 'bye' | 'wait-bye' | 'reject' | 'cancel' | 'early' | 'video';
@@ -49,18 +49,27 @@ export async function startCallsLab(
     const calls: SipToH323Call[] = [];
     const outcomes: Array<Promise<SipToH323Outcome>> = [];
     const hangups: number[][] = [];
-    const spyDial: SipToH323Deps['dial'] = (opts) => {
-      const call = dial(opts);
-      const causes: number[] = [];
-      hangups.push(causes);
-      const orig = call.hangup.bind(call);
-      call.hangup = (cause?: number): void => {
-        causes.push(cause ?? 16);
-        orig(cause);
+    const spyPredial: SipToH323Deps['predial'] = (host, port, po) => {
+      const pending = predial(host, port, po);
+      return {
+        get state() {
+          return pending.state;
+        },
+        abandon: () => pending.abandon(),
+        dial: (opts) => {
+          const call = pending.dial(opts);
+          const causes: number[] = [];
+          hangups.push(causes);
+          const orig = call.hangup.bind(call);
+          call.hangup = (cause?: number): void => {
+            causes.push(cause ?? 16);
+            orig(cause);
+          };
+          return call;
+        },
       };
-      return call;
     };
-    const deps: SipToH323Deps = { media: lab.media, dial: spyDial, registry, callOptions: { registry }, ...o.deps };
+    const deps: SipToH323Deps = { media: lab.media, predial: spyPredial, registry, callOptions: { registry }, ...o.deps };
     lab.onInvite((req, res) => {
       // As the gateway does: the policy chain's SDP (here the offer unchanged).
       const c = new SipToH323Call(deps, req, res, { ...(o.target ?? addr), calledNumber: '1000' }, { offerSdp: req.body });

@@ -84,7 +84,8 @@ describe('calls: SIP -> H.323', function () {
     expect(await l.outcomes[0]).to.equal('refused');
     await l.calls[0]!.ended;
     expect(l.lab.media.sessionCount).to.equal(0);
-    if (l.lab.fs) expect(l.lab.fs.channelInfo().map((c) => c.state)).to.deep.equal(['hangup']);
+    // The H.323 leg's channel and the caller's (made alongside it), both hung up: nothing left.
+    if (l.lab.fs) expect(l.lab.fs.channelInfo().map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
     expect(metricValue(await l.registry.metrics(), 'gw_sip_h323_calls_total', { outcome: 'refused' })).to.equal(1);
   });
 
@@ -245,6 +246,7 @@ describe('calls: SIP -> H.323', function () {
     expect(await l.outcomes[0]).to.equal('unreachable');
     await l.calls[0]!.ended;
     expect(l.lab.media.sessionCount).to.equal(0);
-    if (l.lab.fs) expect(l.lab.fs.channelInfo().map((c) => c.state)).to.deep.equal(['hangup']);
+    // The H.323 leg's channel and the caller's (made alongside it), both hung up: nothing left.
+    if (l.lab.fs) expect(l.lab.fs.channelInfo().map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
   });
 });

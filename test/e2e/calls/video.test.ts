@@ -41,14 +41,17 @@ describe('calls: video negotiation', function () {
         l.endpoint.on('call', (ec) =>
           ec.call.once('connected', () => {
             // the caller's leg is the channel whose offer is not our H.323-side one (o=gw-h323)
+            // The re-point runs alongside the answer: wait for the H.323 leg's offer to leave the
+            // discard port (9) it had before the fastStart answer.
             callerSdpP = waitUntil(async () => {
+              let caller: string | undefined;
               for (const c of fs.channelInfo().filter((x) => x.state === 'active')) {
                 const sdp = await remoteSdpOf(l.lab, c.uuid);
                 if (/^o=gw-h323 /m.test(sdp)) h323Sdp = sdp;
-                else if (/^v=0/.test(sdp)) return sdp;
+                else if (/^v=0/.test(sdp)) caller = sdp;
               }
-              return undefined;
-            }, 'the caller leg');
+              return caller && /^m=audio (?!9 )\d+ /m.test(h323Sdp) ? caller : undefined;
+            }, 'the caller leg and the re-pointed H.323 leg');
           }),
         );
         const sipp = await l.caller({ scenario: 'video', video: { pt: v.pt, codec: v.codec }, holdMs: 1500 });
