@@ -36,6 +36,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { realServerFromEnv, startDrachtioTarget, type DrachtioTarget } from '../test/lab/drachtio-target.js';
 import { createMrf, type MediaServer } from '../types/drachtio-fsmrf.js';
+import { noDelayOnEsl } from '../lib/media/controller.js';
 import { startDrachtioDoubleProcess, startFreeSwitchDoubleProcess } from './double-proc.js';
 import { realFsFromEnv } from '../test/e2e/freeswitch-double/harness.js';
 import { H323Endpoint, type EndpointCall } from '../test/lab/h323-endpoint/endpoint.js';
@@ -107,9 +108,9 @@ async function startFloorApp(target: DrachtioTarget, esl: { host: string; port: 
     address: esl.host, port: esl.port, secret: esl.secret,
     listenAddress: process.env.BENCH_FSMRF_LISTEN || '127.0.0.1', listenPort: 0,
   });
-  // As the gateway does (lib/media/controller.ts): no Nagle delay on the ESL sockets.
-  ms.conn.socket?.setNoDelay(true);
-  ms._server?.server?.on('connection', (s) => s.setNoDelay(true));
+  // The gateway's ESL socket treatment (no Nagle delay), so the floor differs from the gateway
+  // only by what the gateway does on top of connectCaller.
+  noDelayOnEsl(ms);
   srf.use('invite', (req, res) => {
     ms.connectCaller(req, res)
       .then(({ endpoint, dialog }) => {

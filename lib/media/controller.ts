@@ -379,7 +379,7 @@ export class MediaController extends EventEmitter<MediaControllerEvents> {
  * for FreeSWITCH's delayed ACK (~40 ms on Linux), measured as ~45 ms per command on call set-up.
  * Covers the inbound connection and every outbound (per-channel) connection FreeSWITCH opens.
  */
-function noDelayOnEsl(ms: MediaServer): void {
+export function noDelayOnEsl(ms: MediaServer): void {
   ms.conn.socket?.setNoDelay(true);
   ms._server?.server?.on('connection', (s: net.Socket) => s.setNoDelay(true));
 }

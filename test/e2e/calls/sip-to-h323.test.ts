@@ -53,6 +53,8 @@ describe('calls: SIP -> H.323', function () {
     expect(cCh.rtp.relayedTx).to.be.at.least(20); // ... relayed on to SIPp (of 50)
     expect(cCh.rtp.txPayloadTypes[8]).to.equal(cCh.rtp.txPackets); // in the caller's law
     expect(hCh.rtp.relayedTx).to.equal(ec.rtp.stats.received); // FreeSWITCH -> H.323 endpoint
+    // No per-leg jitter buffer command by default: FreeSWITCH's profile applies it (no ESL work per call).
+    expect(l.lab.fs.transcript.filter((t) => /execute-app-name: jitterbuffer/.test(t.text))).to.have.length(0);
   });
 
   // The far end sends EndSessionCommand, then ReleaseComplete with cause 31: the call waits for

@@ -17,7 +17,9 @@ describe('media: SIP and H.323 legs', function () {
   let lab: MediaLab | undefined;
 
   beforeEach(async () => {
-    lab = await startMediaLab();
+    // With the per-leg jitter buffer (media.jitterBufferMsec; off by default, when FreeSWITCH's
+    // profile applies it), so its command can be checked on the transcript.
+    lab = await startMediaLab({ jitterBufferMsec: '20:150' });
   });
   afterEach(async () => {
     stopAllSipp();

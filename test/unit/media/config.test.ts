@@ -17,9 +17,9 @@ function fieldOf(input: unknown): string {
 }
 
 describe('media config', () => {
-  it('fills defaults (jitter buffer 20:150, cap 12, F1 bound)', () => {
+  it('fills defaults (jitter buffer left to FreeSWITCH\'s profile, cap 12, F1 bound)', () => {
     const c = validateMediaConfig(base());
-    expect(c.jitterBufferMsec).to.equal('20:150');
+    expect(c.jitterBufferMsec).to.equal(null);
     expect(c.conference.maxMembers).to.equal(12);
     expect(c.conference.destroyTimeoutMs).to.equal(1000);
     expect(c.profile).to.equal('drachtio_mrf');
