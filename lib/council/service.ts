@@ -520,9 +520,9 @@ export class UnknownSeatError extends Error {
 }
 
 /**
- * Adopt the participant's leg (jitter buffer) and join it to the conference. FreeSWITCH runs a
- * channel's applications in the order they arrive, so the join is sent right behind the
- * jitterbuffer command instead of one round trip later.
+ * Adopt the participant's leg (with the per-leg jitter buffer when configured) and join it to the
+ * conference. FreeSWITCH runs a channel's applications in the order they arrive, so the join is
+ * sent right behind the jitterbuffer command instead of one round trip later.
  */
 async function adoptAndJoin(session: MediaSession, ep: Endpoint, leg: 'sip' | 'h323', council: Council, flags: JoinOptions): Promise<CouncilMember> {
   const adopted = session.adoptEndpoint(ep, leg);
