@@ -70,8 +70,8 @@ interface Row {
   detail?: Record<string, unknown>;
 }
 
-/** Minimal B2BUA: what any app on drachtio must at least do to connect two SIP parties. */
-async function startBaselineApp(target: DrachtioTarget, uasPort: number): Promise<GatewaySrf> {
+/** An srf app connected to drachtio (later errors ignored: the bench counts calls, not app errors). */
+async function connectApp(target: DrachtioTarget): Promise<GatewaySrf> {
   const srf = createSrf();
   await new Promise<void>((resolve, reject) => {
     srf.on('connect', (err) => (err ? reject(err) : resolve()));
@@ -80,6 +80,12 @@ async function startBaselineApp(target: DrachtioTarget, uasPort: number): Promis
   });
   srf.removeAllListeners('error');
   srf.on('error', () => undefined);
+  return srf;
+}
+
+/** Minimal B2BUA: what any app on drachtio must at least do to connect two SIP parties. */
+async function startBaselineApp(target: DrachtioTarget, uasPort: number): Promise<GatewaySrf> {
+  const srf = await connectApp(target);
   srf.use('invite', (req, res) => {
     srf.createB2BUA(req, res, `sip:service@127.0.0.1:${uasPort}`, { localSdpB: req.body })
       .then(({ uas, uac }) => {
@@ -96,14 +102,7 @@ async function startBaselineApp(target: DrachtioTarget, uasPort: number): Promis
  * FreeSWITCH and nothing else (hangs up when the caller does).
  */
 async function startFloorApp(target: DrachtioTarget, esl: { host: string; port: number; secret: string }): Promise<{ srf: GatewaySrf; ms: MediaServer }> {
-  const srf = createSrf();
-  await new Promise<void>((resolve, reject) => {
-    srf.on('connect', (err) => (err ? reject(err) : resolve()));
-    srf.on('error', reject);
-    srf.connect({ host: target.host, port: target.port, secret: target.secret });
-  });
-  srf.removeAllListeners('error');
-  srf.on('error', () => undefined);
+  const srf = await connectApp(target);
   const ms = await createMrf(srf).connect({
     address: esl.host, port: esl.port, secret: esl.secret,
     listenAddress: process.env.BENCH_FSMRF_LISTEN || '127.0.0.1', listenPort: 0,

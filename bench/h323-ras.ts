@@ -10,12 +10,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeRas, encodeRas, ipAddress, ras } from '../lib/h323/ras/messages.js';
+import { decodeRas, encodeRas } from '../lib/h323/ras/messages.js';
 import { GATEWAY_NODE_FLAGS } from '../apps/gateway/node-flags.js';
 import { fixture } from '../test/support/paths.js';
 import { startCapture, type Capture } from './packet-latency.js';
 import type { SenderGo, SenderJob, SenderReady, SenderReport } from './ras-load-sender.js';
-import type { GcTally, ParentToResponder, ResponderMode, ResponderToParent } from './ras-responder-proc.js';
+import { benchLcf, type GcTally, type ParentToResponder, type ResponderMode, type ResponderToParent } from './ras-responder-proc.js';
 
 function gnugkLrq(): Buffer {
   const dir = fixture('h323', 'ras', 's1a-ep-ras-and-neighbour-lrq-noreply');
@@ -237,15 +237,7 @@ export async function latency(rate: number, seconds: number, mode: ResponderMode
 export async function run(args: string[] = []): Promise<void> {
   const quick = args.includes('--quick');
   const lrqRate = throughput('GnuGk LRQ', gnugkLrq(), quick ? 300 : 1000);
-  const lcf = encodeRas(
-    ras('locationConfirm', {
-      requestSeqNum: 1,
-      callSignalAddress: ipAddress('192.0.2.10', 1720),
-      rasAddress: ipAddress('192.0.2.10', 1721),
-      destinationInfo: [{ choice: 'dialledDigits', value: '9123' }],
-      destinationType: { gateway: {}, mc: false, undefinedNode: false },
-    }),
-  );
+  const lcf = benchLcf('192.0.2.10');
   const lcfRate = throughput('our LCF', lcf, quick ? 300 : 1000);
   const secs = quick ? 1 : 5;
   const slow = await latency(1000, secs);

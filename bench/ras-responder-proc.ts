@@ -51,22 +51,27 @@ function neighbourResponder(): Answerer {
   return { start: async () => (await r.start()).port, stop: () => r.stop() };
 }
 
-/**
- * Answers each LRQ with a canned LCF whose requestSeqNum is copied from fixed offsets of the
- * bench's LRQ (valid for that LRQ only).
- */
-function echoFloor(): Answerer {
-  const lcf = Buffer.from(
+/** An LCF like the responder's for the bench's LRQ (alias 9123), naming `host`. */
+export function benchLcf(host: string): Buffer {
+  return Buffer.from(
     encodeRas(
       ras('locationConfirm', {
         requestSeqNum: 1,
-        callSignalAddress: ipAddress('127.0.0.1', 1720),
-        rasAddress: ipAddress('127.0.0.1', 1721),
+        callSignalAddress: ipAddress(host, 1720),
+        rasAddress: ipAddress(host, 1721),
         destinationInfo: [{ choice: 'dialledDigits', value: '9123' }],
         destinationType: { gateway: {}, mc: false, undefinedNode: false },
       }),
     ),
   );
+}
+
+/**
+ * Answers each LRQ with a canned LCF whose requestSeqNum is copied from fixed offsets of the
+ * bench's LRQ (valid for that LRQ only).
+ */
+function echoFloor(): Answerer {
+  const lcf = benchLcf('127.0.0.1');
   const socket = createSocket({ type: 'udp4', recvBufferSize: 4 << 20 });
   socket.on('message', (b, rinfo) => {
     const reply = Buffer.from(lcf);
@@ -104,7 +109,8 @@ function send(m: ResponderToParent): void {
   process.send!(m);
 }
 
-process.on('message', (m: ParentToResponder) => {
+// Only as the forked child (h323-ras.ts imports benchLcf from here).
+if (process.send && process.argv[1]?.endsWith('ras-responder-proc.ts')) process.on('message', (m: ParentToResponder) => {
   void (async () => {
     switch (m.kind) {
       case 'start':
