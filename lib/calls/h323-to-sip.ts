@@ -253,7 +253,8 @@ export class H323ToSipCall {
     } catch (e) {
       if (this.done) return;
       this.d.log.warn('h323->sip: media path failed after the answer', { alias, error: (e as Error).message });
-      this.finish('error', 41, 'media path failed after the answer');
+      // Answered (Connect went out and was counted); it ends with cause 41 on both sides.
+      this.finish('answered', 41, 'media path failed after the answer');
     }
   }
 
@@ -316,7 +317,8 @@ export class H323ToSipCall {
     }
     if (this.invite) this.cancelInvite();
     if (this.dialog) {
-      destroyDialog(this.dialog, h323Gone ? cause : 16);
+      // The H.323 side's cause, or ours (41 when the media path failed).
+      destroyDialog(this.dialog, cause);
       this.dialog = undefined;
     }
     const s = this.session;

@@ -253,17 +253,21 @@ export class SipToH323Call {
   private onMedia(m: MediaInfo): void {
     const leg = this.leg;
     if (!leg || this.state === 'done') return;
+    const sameCodec = this.remote.codec === m.codec;
     this.remote = { ...this.remote, host: m.remoteRtp.host, port: m.remoteRtp.port, codec: m.codec as H323Codec };
     // FreeSWITCH was offered video on this leg: the stream stays in every re-offer, refused when the
     // H.323 side took none.
     if (this.offeredVideo && !this.remote.video) this.remote = { ...this.remote, video: { host: m.remoteRtp.host, port: 0, codec: this.offeredVideo } };
     const remote = this.remote;
-    // The re-point waits for the caller's 200 OK: answering does not need it (FreeSWITCH takes the
-    // H.323 side's RTP wherever the leg points, so early media reaches the caller without it), and
-    // sent first its re-INVITE went ahead of the 200 at drachtio and FreeSWITCH on every call.
+    // In the codec FreeSWITCH's leg already has, the re-point waits for the caller's 200 OK:
+    // FreeSWITCH takes the H.323 side's RTP wherever the leg points, so early media reaches the
+    // caller without it, and sent first its re-INVITE went ahead of the 200 at drachtio and
+    // FreeSWITCH on every call. In another codec FreeSWITCH must be told at once, or it would not
+    // take the early media's packets.
+    const when = sameCodec ? this.answerDone : Promise.resolve();
     this.mediaChain = this.mediaChain
-      .then(() => this.answerDone)
-      .then(() => (this.state === 'answered' ? leg.updateRemote(remote) : undefined))
+      .then(() => when)
+      .then(() => (this.state !== 'done' ? leg.updateRemote(remote) : undefined))
       .catch((e: unknown) => {
         this.deps.logger?.warn('sip->h323: re-pointing the H.323 leg failed', { error: (e as Error).message });
       });

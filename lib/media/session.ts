@@ -131,7 +131,7 @@ export class MediaSession extends EventEmitter<SessionEvents> {
 
   /**
    * A 3pcc endpoint (no remote SDP yet) whose local SDP is the offer for a SIP leg we place; its
-   * answer comes later with endpoint.modify(). Adopted without waiting for the jitter buffer, as
+   * answer comes later with modify(). Adopted without waiting for the jitter buffer, as
    * prepareCaller() is.
    */
   async createOffer(opts: { codecs?: string[] } = {}): Promise<Endpoint> {

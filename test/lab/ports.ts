@@ -41,6 +41,20 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 }
 
 /**
+ * A port for a process that must be told its SIP port (SIPp), free for both UDP and TCP, picked
+ * below Linux's ephemeral range (32768+) and below freeMediaPort's range: a port from the
+ * ephemeral range could be taken between this check and SIPp's bind by any socket bound to port 0
+ * meanwhile (the tests' RTP sockets, the doubles' media ports), and SIPp then exits at start.
+ */
+export async function freeSipPort(host = '127.0.0.1'): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const p = 12000 + Math.floor(Math.random() * 8000);
+    if ((await tryTcp(p, host)) === p && (await tryUdp(p, host)) === p) return p;
+  }
+  throw new Error('no port free for both UDP and TCP below the ephemeral range');
+}
+
+/**
  * A base port for SIPp's media (-mp): SIPp binds the port and the ones above it (RTCP, video),
  * so four consecutive UDP ports must be free. They are picked below Linux's ephemeral range
  * (32768+), where sockets bound to port 0 by this and other tests never land, so nothing else

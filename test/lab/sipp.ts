@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { repoRoot } from '../support/paths.js';
-import { freePort } from './ports.js';
+import { freeSipPort } from './ports.js';
 
 export type SippTransport = 'udp' | 'tcp';
 
@@ -72,7 +72,7 @@ interface Spawned {
 }
 
 async function spawnSipp(o: SippOptions): Promise<Spawned> {
-  const localPort = o.localPort ?? (await freePort());
+  const localPort = o.localPort ?? (await freeSipPort());
   const traceDir = mkdtempSync(join(tmpdir(), 'sipp-'));
   const args: string[] = [];
   if (o.scenario.endsWith('.xml')) args.push('-sf', scenarioPath(o.scenario));
@@ -169,7 +169,14 @@ export interface SippUas {
  */
 export async function startSippUas(o: Partial<SippOptions> = {}): Promise<SippUas> {
   const s = await spawnSipp({ scenario: 'uas', calls: 1_000_000, timeoutMs: 600_000, ...o });
-  await waitForBound(s.localPort, o.transport ?? 'udp', s.proc);
+  try {
+    await waitForBound(s.localPort, o.transport ?? 'udp', s.proc);
+  } catch (e) {
+    // Say why: SIPp's own words (a port it could not bind, a bad scenario).
+    if (s.proc.exitCode === null && s.proc.signalCode === null) s.proc.kill('SIGKILL');
+    const r = await s.done;
+    throw new Error(`${(e as Error).message} (port ${s.localPort}): ${r.stderr.trim().slice(-600)}`);
+  }
   return {
     port: s.localPort,
     messages(): string {

@@ -1,6 +1,7 @@
 /**
  * Places an outgoing H.323 call to a call-signalling address (from LCF/ACF): connects TCP
- * (TCP_NODELAY, DSCP per options), then sends Setup; predial() opens the connection ahead of it. A connection failure releases the call with
+ * (TCP_NODELAY, DSCP per options), then sends Setup; predial() opens the connection ahead of the
+ * call. A connection failure releases the call with
  * cause 27 (destination out of order), so callers only ever wait for events on the call.
  */
 import { connect } from 'node:net';
@@ -61,7 +62,8 @@ export function predial(host: string, port: number, o: { readonly connectTimeout
     dial(d) {
       if (used) throw new Error('this connection was already dialled or abandoned');
       used = true;
-      if (closed) return predial(host, port, { ...o, ...d }).dial(d);
+      // destroyed: failed or timed out, its 'close' event not delivered yet.
+      if (closed || socket.destroyed) return predial(host, port, { ...o, ...d }).dial(d);
       const call = new H323Call(socket, 'outgoing', d);
       if (connected) call.start(d.target ?? {});
       else socket.once('connect', () => call.start(d.target ?? {}));
@@ -70,11 +72,12 @@ export function predial(host: string, port: number, o: { readonly connectTimeout
     abandon() {
       if (used) return;
       used = true;
+      closed = true;
       clear();
       socket.destroy();
     },
     get state() {
-      return closed ? 'closed' : connected ? 'connected' : 'connecting';
+      return closed || socket.destroyed ? 'closed' : connected ? 'connected' : 'connecting';
     },
   };
 }

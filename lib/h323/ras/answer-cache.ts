@@ -37,23 +37,32 @@ export class AnswerCache {
   private readonly heads: Int32Array;
   private readonly data: Uint8Array;
   private readonly mask: number;
+  /** 32 - log2(buckets): the bucket is the top bits of the mixed key. */
+  private readonly shift: number;
   /** Slots written so far (the next slot is written % slots). */
   private written = 0;
   /** Bytes written so far, ever. */
   private bytesWritten = 0;
 
   constructor(private readonly opts: AnswerCacheOptions) {
-    if (!(opts.slots >= 1 && opts.bytes >= 1 && opts.ttlMs >= 0)) throw new RangeError('answer cache needs slots >= 1, bytes >= 1, ttlMs >= 0');
+    if (!(Number.isInteger(opts.slots) && opts.slots >= 1 && Number.isInteger(opts.bytes) && opts.bytes >= 1 && opts.ttlMs >= 0)) {
+      throw new RangeError('answer cache needs integer slots >= 1 and bytes >= 1, and ttlMs >= 0');
+    }
     this.keys = new Float64Array(opts.slots).fill(-1);
     this.expires = new Float64Array(opts.slots);
     this.starts = new Float64Array(opts.slots);
     this.lengths = new Uint32Array(opts.slots);
     this.next = new Int32Array(opts.slots).fill(NONE);
     // About two chain heads per slot keeps chains short.
-    let buckets = 1;
-    while (buckets < opts.slots * 2) buckets *= 2;
+    let buckets = 2;
+    let bits = 1;
+    while (buckets < opts.slots * 2) {
+      buckets *= 2;
+      bits++;
+    }
     this.heads = new Int32Array(buckets).fill(NONE);
     this.mask = buckets - 1;
+    this.shift = 32 - bits;
     this.data = new Uint8Array(opts.bytes);
   }
 
@@ -124,6 +133,6 @@ export class AnswerCache {
     // Mix high and low halves (keys differ mostly in the low 16 bits, the requestSeqNum).
     const lo = key >>> 0;
     const hi = Math.floor(key / 4294967296) >>> 0;
-    return (Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> 15) & this.mask;
+    return (Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> this.shift) & this.mask;
   }
 }
