@@ -31,7 +31,7 @@ export interface CallsLab {
     status?: number;
     holdMs?: number;
     /** Offer this payload type / encoding instead of PCMA (8). */
-    offer?: { pt: number; codec: string };
+    offer?: { pt: number; codec: string; /** Static payload types offered after it (no rtpmap needed). */ alsoStatic?: number[] };
     /** The video codec of the 'video' scenario's m=video line. */
     video?: { pt: number; codec: string };
   }): Promise<SippResult>;
@@ -82,6 +82,7 @@ export async function startCallsLab(
         const xml = readFileSync(join(repoRoot, 'sip-configs', 'sipp', 'calls', `sip-to-h323-${s.scenario}.xml`), 'utf8')
           .replaceAll('@PCAP@', lab.pcapFor('PCMA')).replaceAll('@PT@', String(s.offer?.pt ?? STATIC_PT.PCMA))
           .replaceAll('@CODEC@', s.offer?.codec ?? 'PCMA')
+          .replace(/^(\s*m=audio \[media_port\] RTP\/AVP \d+)/m, `$1${(s.offer?.alsoStatic ?? []).map((p) => ` ${p}`).join('')}`)
           .replaceAll('@STATUS@', String(s.status ?? 0))
           .replaceAll('@VPT@', String(s.video?.pt ?? 96)).replaceAll('@VCODEC@', s.video?.codec ?? 'VP8');
         const file = join(lab.workDir, `${s.scenario}-${calls.length}-${Date.now()}.xml`);

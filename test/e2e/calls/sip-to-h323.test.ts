@@ -170,6 +170,35 @@ describe('calls: SIP -> H.323', function () {
     });
   }
 
+  it('early media in another codec than FreeSWITCH\'s H.323 leg was made with: the leg is re-pointed at once, so the H.323 RTP reaches the caller before Connect', async function () {
+    // The caller offers PCMA then PCMU; FreeSWITCH's H.323 leg is made with PCMA (the first), and
+    // the endpoint, preferring PCMU, answers fastStart in PCMU with Alerting. FreeSWITCH takes
+    // packets only in the codec it negotiated, so before Connect they reach the caller only if the
+    // leg was re-pointed at once (PCMU) rather than after the 200.
+    const l = (lab = await startCallsLab({ endpoint: { answer: { mode: 'manual' }, rtpPackets: 100, codecs: ['PCMU', 'PCMA'] } }));
+    if (!l.lab.fs) this.skip(); // RTP is counted on the FreeSWITCH double
+    const fs = l.lab.fs!;
+    let relayedBeforeAnswer = -1;
+    l.endpoint.on('call', (ec) => {
+      ec.call.ring();
+      void waitUntil(async () => {
+        const callerCh = fs.channelInfo().find((c) => c.remoteRtp?.port !== ec.rtp.port && c.state === 'active');
+        return (callerCh && callerCh.rtp.relayedTx >= 20 ? callerCh.rtp.relayedTx : undefined) ?? undefined;
+      }, 'H.323 RTP (PCMU) relayed to the caller before the answer').then((n) => {
+        relayedBeforeAnswer = n;
+        expect(ec.call.state).to.equal('ringing');
+        ec.call.once('connected', () => void ec.rtp.receivedAtLeast(10).then(() => ec.call.hangup(16)));
+        ec.call.answer();
+      });
+    });
+    const sipp = await l.caller({ scenario: 'early', offer: { pt: 8, codec: 'PCMA', alsoStatic: [0] } });
+    expect(sipp.exitCode, sipp.stderr + sipp.messages).to.equal(0);
+    expect(l.endpoint.calls[0]!.media?.codec).to.equal('PCMU');
+    expect(relayedBeforeAnswer).to.be.at.least(20);
+    await l.calls[0]!.ended;
+    expect(await l.outcomes[0]).to.equal('answered');
+  });
+
   it('H.323 side alerts but never answers: no-answer timer -> 480 with Reason cause 19, endpoint sees ReleaseComplete', async () => {
     const l = (lab = await startCallsLab({ endpoint: { answer: { mode: 'manual' } }, deps: { noAnswerMs: 400 } }));
     l.endpoint.on('call', (ec) => ec.call.ring());
