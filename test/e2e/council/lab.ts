@@ -20,6 +20,7 @@ import { runSipp, type SippResult } from '../../lab/sipp.js';
 import type { Role } from '../../../lib/registry/types.js';
 import type { ParticipantView } from '../../../lib/council/service.js';
 import { repoRoot } from '../../support/paths.js';
+import { callerBye, okToLastRequest } from '../../lab/sipp-xml.js';
 
 export const REALM = 'council.test';
 export const ROOM = 'council-main';
@@ -120,32 +121,9 @@ export type SipMode = { kind: 'wait-bye' } | { kind: 'hangup'; holdMs: number } 
 
 const TAIL_PLAY = '  <nop>\n    <action>\n      <exec play_pcap_audio="@PCAP@"/>\n    </action>\n  </nop>\n';
 const TAIL_WAIT_BYE = `${TAIL_PLAY}  <recv request="BYE" timeout="900000"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>`;
+${okToLastRequest()}`;
 const TAIL_HANGUP = `${TAIL_PLAY}  <pause/>
-  <send retrans="500">
-    <![CDATA[
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:[field0]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 3 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
+${callerBye('[field0]', 3)}
   <recv response="200"/>`;
 
 function scenario(lab: CouncilLab, mode: SipMode): string {

@@ -27,6 +27,7 @@ import { metricValue, waitUntil } from '../../lab/wait.js';
 import type { CallRecord } from '../../../lib/ha/records.js';
 import { parseSippTrace } from './uac-hold.js';
 import { HaMediaLab } from './media-lab.js';
+import { okToLastRequest } from '../../lab/sipp-xml.js';
 
 /** Expert: 180, 200 with SDP (PCMA), then waits for a BYE (no timeout of its own) and answers it. */
 function expertScenario(): string {
@@ -72,18 +73,7 @@ function expertScenario(): string {
   </send>
   <recv request="ACK" crlf="true"/>
   <recv request="BYE"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+${okToLastRequest()}
 </scenario>
 `;
   const file = join(mkdtempSync(join(tmpdir(), 'sipp-ha-h323-')), 'expert.xml');

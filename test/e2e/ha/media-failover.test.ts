@@ -29,6 +29,7 @@ import { metricValue, waitUntil } from '../../lab/wait.js';
 import type { CallRecord } from '../../../lib/ha/records.js';
 import { parseSippTrace } from './uac-hold.js';
 import { HaMediaLab } from './media-lab.js';
+import { callerBye, okToLastRequest } from '../../lab/sipp-xml.js';
 
 const CALLS = 4;
 const ROOM = 'ha-room';
@@ -81,32 +82,9 @@ function callerScenario(): string {
     ]]>
   </send>
   <recv request="BYE" timeout="${HOLD_MS}" ontimeout="hangup"/>
-  <send next="done">
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+${okToLastRequest(' next="done"')}
   <label id="hangup"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:caller@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 2 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
+${callerBye('caller', 2)}
   <recv response="200" timeout="5000"/>
   <label id="done"/>
 </scenario>

@@ -14,6 +14,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { callerBye, okToLastRequest } from '../../lab/sipp-xml.js';
 
 const SDP = ['v=0', 'o=user1 53655765 2353687637 IN IP4 [local_ip]', 's=-', 'c=IN IP4 [media_ip]', 't=0 0', 'm=audio [media_port] RTP/AVP 0', 'a=rtpmap:0 PCMU/8000'];
 
@@ -69,32 +70,9 @@ ${invite(3, user, true)}
   <recv response="200" timeout="${answerTimeoutMs}"/>
 ${ack(3, user, 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]')}
   <recv request="BYE" timeout="${holdMs}" ontimeout="hangup"/>
-  <send next="done">
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-
-    ]]>
-  </send>
+${okToLastRequest(' next="done"')}
   <label id="hangup"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:${user}@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 4 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
+${callerBye(user, 4)}
   <recv response="200" timeout="${answerTimeoutMs}"/>
   <label id="done"/>
 </scenario>
