@@ -25,7 +25,7 @@ import { GatewayAliasResolver } from '../../lib/routing/alias-resolver.js';
 import { relayMessage } from '../../lib/sip/message-relay.js';
 import { createStateStores, type StateStores } from '../../lib/state/factory.js';
 import { MediaController } from '../../lib/media/index.js';
-import { H323Listener, predial } from '../../lib/h323/call/index.js';
+import { H323Listener, dialledAliases, predial } from '../../lib/h323/call/index.js';
 import { SipToH323Call, type H323Target } from '../../lib/calls/sip-to-h323.js';
 import { q850Reason } from '../../lib/calls/causes.js';
 import { H323ToSipCall } from '../../lib/calls/h323-to-sip.js';
@@ -310,7 +310,7 @@ export class Gateway {
         // Tracked like SIP calls so a drain waits for them too.
         const id = `h323-${++this.h323Seq}`;
         this.calls.add(id);
-        const room = this.council?.roomForH323(CouncilService.dialledAliases(call));
+        const room = this.council?.roomForH323(dialledAliases(call));
         if (room) {
           const t0 = process.hrtime.bigint();
           const rec = this.recorder(id, 'council', false);

@@ -19,6 +19,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import type { Logger } from '../log/logger.js';
 import type { H323Call, MediaInfo, ReleaseInfo } from '../h323/call/call.js';
 import { answerFastStart, parseFastStartOffer } from '../h323/call/faststart.js';
+import { dialledAliases } from '../h323/call/setup-aliases.js';
 import type { Codec } from '../h323/h245/messages.js';
 import type { MediaController } from '../media/controller.js';
 import type { MediaSession, H323Leg, MediaCallObserver } from '../media/session.js';
@@ -105,7 +106,7 @@ export class H323ToSipCall {
   constructor(readonly call: H323Call, private readonly d: H323ToSipDeps) {
     this.started = (d.now ?? Date.now)();
     this.m = h323SipMetrics(d.registry);
-    this.alias = h323CalledAlias(call);
+    this.alias = dialledAliases(call)[0];
     this.finished = new Promise((r) => (this.resolveFinished = r));
     call.once('released', (r) => this.onH323Released(r));
     call.on('media', (mi) => this.onH323Media(mi));
@@ -338,16 +339,4 @@ function destroyDialog(d: SrfDialog, cause: number): void {
   } catch {
     /* already gone */
   }
-}
-
-/** The called number, else the first dialledDigits / h323-ID / e164 destination alias. */
-export function h323CalledAlias(call: H323Call): string | undefined {
-  if (call.calledNumber) return call.calledNumber;
-  const body = call.setup?.['h323-uu-pdu']['h323-message-body'];
-  if (body?.choice !== 'setup') return undefined;
-  for (const a of body.value.destinationAddress ?? []) {
-    const v = (a as { choice: string; value: unknown }).value;
-    if (typeof v === 'string' && v.length > 0) return v;
-  }
-  return undefined;
 }

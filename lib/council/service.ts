@@ -25,6 +25,7 @@ import { ConferenceFullError } from '../media/errors.js';
 import { remoteOffer, type H323Codec } from '../media/sdp.js';
 import type { H323Call, MediaInfo } from '../h323/call/call.js';
 import { answerFastStart, parseFastStartOffer } from '../h323/call/faststart.js';
+import { callerAliases } from '../h323/call/setup-aliases.js';
 import type { Codec } from '../h323/h245/messages.js';
 import type { RegistryEntry, RegistryReader } from '../registry/types.js';
 import type { MembershipStore, SeatInfo } from '../state/types.js';
@@ -251,34 +252,6 @@ export class CouncilService extends EventEmitter<CouncilServiceEvents> {
 
   // ------------------------------------------------------------------------------ H.323
 
-  /** Every alias the Setup dialled: called party number, then destinationAddress strings. */
-  static dialledAliases(call: H323Call): string[] {
-    const out: string[] = [];
-    if (call.calledNumber) out.push(call.calledNumber);
-    const body = call.setup?.['h323-uu-pdu']['h323-message-body'];
-    if (body?.choice === 'setup') {
-      for (const a of body.value.destinationAddress ?? []) {
-        const v = (a as { value: unknown }).value;
-        if (typeof v === 'string' && v && !out.includes(v)) out.push(v);
-      }
-    }
-    return out;
-  }
-
-  /** The caller's own aliases (calling number, sourceAddress strings) for the registry lookup. */
-  private static callerAliases(call: H323Call): string[] {
-    const out: string[] = [];
-    if (call.callingNumber) out.push(call.callingNumber);
-    const body = call.setup?.['h323-uu-pdu']['h323-message-body'];
-    if (body?.choice === 'setup') {
-      for (const a of body.value.sourceAddress ?? []) {
-        const v = (a as { value: unknown }).value;
-        if (typeof v === 'string' && v && !out.includes(v)) out.push(v);
-      }
-    }
-    return out;
-  }
-
   /**
    * Admit an offered H.323 call into `room`. Resolves once the call is over (refused or left),
    * so the caller can track it for drain.
@@ -288,7 +261,7 @@ export class CouncilService extends EventEmitter<CouncilServiceEvents> {
     let entry: RegistryEntry | undefined;
     const people = this.d.people();
     if (people) {
-      for (const a of CouncilService.callerAliases(call)) {
+      for (const a of callerAliases(call)) {
         entry = await people.byUsername(a);
         if (entry) break;
       }
