@@ -34,7 +34,7 @@ import './bench-quiet.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { realServerFromEnv, startDrachtioTarget, type DrachtioTarget } from '../test/lab/drachtio-target.js';
+import { linkApp, realServerFromEnv, startDrachtioTarget, type DrachtioTarget } from '../test/lab/drachtio-target.js';
 import { createMrf, type MediaServer } from '../types/drachtio-fsmrf.js';
 import { noDelayOnEsl } from '../lib/media/controller.js';
 import { startDrachtioDoubleProcess, startFreeSwitchDoubleProcess } from './double-proc.js';
@@ -70,16 +70,10 @@ interface Row {
   detail?: Record<string, unknown>;
 }
 
-/** An srf app connected to drachtio (later errors ignored: the bench counts calls, not app errors). */
+/** An srf app connected to drachtio. */
 async function connectApp(target: DrachtioTarget): Promise<GatewaySrf> {
   const srf = createSrf();
-  await new Promise<void>((resolve, reject) => {
-    srf.on('connect', (err) => (err ? reject(err) : resolve()));
-    srf.on('error', reject);
-    srf.connect({ host: target.host, port: target.port, secret: target.secret });
-  });
-  srf.removeAllListeners('error');
-  srf.on('error', () => undefined);
+  await linkApp(srf, target);
   return srf;
 }
 

@@ -177,9 +177,7 @@ export class MediaSession extends EventEmitter<SessionEvents> {
       updateRemote: async (r: RemoteMedia): Promise<void> => {
         this.assertOpen();
         version += 1;
-        const sdp = remoteOffer(r, version);
-        await this.settled(endpoint);
-        await endpoint.modify(sdp);
+        await this.modify(endpoint, remoteOffer(r, version));
       },
     };
   }

@@ -4,6 +4,7 @@
  * otherwise the in-process double on free ports.
  */
 import { DrachtioDouble, type DrachtioDoubleOptions } from './drachtio-double/double.js';
+import type { GatewaySrf } from '../../types/drachtio-srf.js';
 
 export interface DrachtioTarget {
   kind: 'double' | 'real';
@@ -55,4 +56,18 @@ export async function startDrachtioTarget(opts: Partial<DrachtioDoubleOptions> =
     double: d,
     stop: () => d.stop(),
   };
+}
+
+/**
+ * Connects a test app's srf to the target; resolves once drachtio accepted it. Later errors are
+ * ignored (the tests judge calls on the wire, not the app's error events).
+ */
+export async function linkApp(srf: GatewaySrf, target: { host: string; port: number; secret: string }): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    srf.on('connect', (err) => (err ? reject(err) : resolve()));
+    srf.on('error', reject);
+    srf.connect({ host: target.host, port: target.port, secret: target.secret });
+  });
+  srf.removeAllListeners('error');
+  srf.on('error', () => undefined);
 }

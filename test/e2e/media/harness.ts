@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Registry } from 'prom-client';
-import { startDrachtioTarget, type DrachtioTarget } from '../../lab/drachtio-target.js';
+import { linkApp, startDrachtioTarget, type DrachtioTarget } from '../../lab/drachtio-target.js';
 import { FreeSwitchDouble } from '../../lab/freeswitch-double/double.js';
 import { writePcmaPcap } from '../../lab/freeswitch-double/pcap.js';
 import type { G711 } from '../../lab/freeswitch-double/rtp.js';
@@ -47,13 +47,7 @@ export async function startMediaLab(over: Record<string, unknown> = {}): Promise
   let handler: InviteHandler = (_req, res) => res.send(404);
   try {
     if (!real) fs = await FreeSwitchDouble.start({ eslPassword: 'ClueCon', sipPort: 0, eslPort: 0, fileDurationMs: () => 400 });
-    await new Promise<void>((resolve, reject) => {
-      srf.on('connect', (err) => (err ? reject(err) : resolve()));
-      srf.on('error', reject);
-      srf.connect({ host: drachtio.host, port: drachtio.port, secret: drachtio.secret });
-    });
-    srf.removeAllListeners('error');
-    srf.on('error', () => undefined);
+    await linkApp(srf, drachtio);
     srf.use('invite', (req, res) => handler(req, res));
     const config = validateMediaConfig({
       esl: real ? { host: real.host, port: real.port, secret: real.secret } : { host: fs!.host, port: fs!.eslPort, secret: 'ClueCon' },
