@@ -96,6 +96,8 @@ export class H323ToSipCall {
   /** Early media (183 with SDP): modify + bridge + Progress, serialised before the answer. */
   private earlyChain: Promise<void> = Promise.resolve();
   private earlySdp: string | undefined;
+  /** Re-points of the H.323 leg (H.245 channel opened or reopened), in order. */
+  private repoint: Promise<void> = Promise.resolve();
   private bridged = false;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
@@ -277,11 +279,21 @@ export class H323ToSipCall {
     }
   }
 
+  /**
+   * The H.245 channel towards the caller is open (or was reopened in the caller's own codec, which
+   * then both directions use): FreeSWITCH's H.323 leg is re-pointed at its address and codec. The
+   * re-points go out one after another, so FreeSWITCH ends with the last one.
+   */
   private onH323Media(mi: MediaInfo): void {
     const leg = this.h323Leg;
     if (!leg || this.done || mi.via === 'fastStart') return;
     const c = SIP_CODEC[mi.codec] ?? 'PCMA';
-    leg.updateRemote({ host: mi.remoteRtp.host, port: mi.remoteRtp.port, codec: c as 'PCMA' }).catch(() => undefined);
+    const remote = { host: mi.remoteRtp.host, port: mi.remoteRtp.port, codec: c as 'PCMA' };
+    this.repoint = this.repoint
+      .then(() => (this.done ? undefined : leg.updateRemote(remote)))
+      .catch((e: unknown) => {
+        this.d.log.debug('h323->sip: re-pointing the H.323 leg failed', { alias: this.alias, error: (e as Error).message });
+      });
   }
 
   private onNoAnswer(): void {

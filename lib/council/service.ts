@@ -22,7 +22,7 @@ import type { Council, CouncilMember, JoinOptions } from '../media/conference.js
 import type { Endpoint } from '../../types/drachtio-fsmrf.js';
 import type { MediaCallObserver, MediaSession } from '../media/session.js';
 import { ConferenceFullError } from '../media/errors.js';
-import { remoteOffer, type H323Codec } from '../media/sdp.js';
+import { h323LegCodecs, remoteOffer, type H323Codec } from '../media/sdp.js';
 import type { H323Call, MediaInfo } from '../h323/call/call.js';
 import { answerFastStart, parseFastStartOffer } from '../h323/call/faststart.js';
 import { callerAliases } from '../h323/call/setup-aliases.js';
@@ -295,11 +295,15 @@ export class CouncilService extends EventEmitter<CouncilServiceEvents> {
     call.once('released', () => void session.release('h323-release'));
     let legEp: Endpoint | undefined;
     let sdpVersion = 1;
+    let repoint: Promise<unknown> = Promise.resolve();
     call.on('media', (mi: MediaInfo) => {
-      // fastStart media was set from the Setup; a later H.245 OLC names the real address.
-      if (!legEp || mi.via === 'fastStart') return;
+      // fastStart media was set from the Setup; a later H.245 OLC names the real address (and a
+      // reopened channel the caller's own codec, which both directions then use). In order.
+      const ep = legEp;
+      if (!ep || mi.via === 'fastStart') return;
       sdpVersion += 1;
-      legEp.modify(remoteOffer({ host: mi.remoteRtp.host, port: mi.remoteRtp.port, codec: g711(mi.codec) }, sdpVersion)).catch(() => undefined);
+      const sdp = remoteOffer({ host: mi.remoteRtp.host, port: mi.remoteRtp.port, codec: g711(mi.codec) }, sdpVersion);
+      repoint = repoint.then(() => ep.modify(sdp)).catch(() => undefined);
     });
     let p: Participant;
     try {
@@ -312,7 +316,7 @@ export class CouncilService extends EventEmitter<CouncilServiceEvents> {
       const codec = g711(choice?.codec ?? codecs[0]!);
       // Made here rather than with session.createEndpointFor so that the jitter buffer and the
       // join go out together (adoptAndJoin).
-      const ep = await this.d.media.server().createEndpoint({ remoteSdp: remoteOffer({ host: remote.host, port: remote.port, codec }, sdpVersion), codecs: [codec] });
+      const ep = await this.d.media.server().createEndpoint({ remoteSdp: remoteOffer({ host: remote.host, port: remote.port, codec }, sdpVersion), codecs: h323LegCodecs(codec) });
       legEp = ep;
       call.setLocalMedia({ rtp: { host: ep.local.mediaIp ?? '', port: Number(ep.local.mediaPort ?? 0) } });
       const member = await adoptAndJoin(session, ep, 'h323', council, this.flags(room, role));

@@ -34,6 +34,15 @@ const PT: Record<H323Codec, { pt: number; rtpmap: string }> = {
 
 export const TELEPHONE_EVENT_PT = 101;
 
+/**
+ * The codec list (FreeSWITCH's codec_string) of an H.323 leg first offered `first`: every H.323
+ * audio codec, `first` ahead. A leg whose codec_string named only `first` would refuse the
+ * re-offer that switches it to the codec the H.323 side opened instead.
+ */
+export function h323LegCodecs(first: H323Codec): H323Codec[] {
+  return [first, ...(Object.keys(PT) as H323Codec[]).filter((c) => c !== first)];
+}
+
 /** An offer naming the H.323 side's RTP address and codec (+ telephone-event for DTMF). */
 export function remoteOffer(remote: RemoteMedia, version = 1): string {
   const c = PT[remote.codec];

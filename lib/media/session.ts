@@ -10,7 +10,7 @@ import type { Endpoint, MediaServer } from '../../types/drachtio-fsmrf.js';
 import type { GatewaySrf, SrfDialog, SrfRequest, SrfResponse } from '../../types/drachtio-srf.js';
 import { SessionReleasedError } from './errors.js';
 import type { LegType } from './metrics.js';
-import { remoteOffer, sdpVideoAddress, type RemoteMedia } from './sdp.js';
+import { h323LegCodecs, remoteOffer, sdpVideoAddress, type RemoteMedia } from './sdp.js';
 
 /** What a session needs from its controller. */
 export interface SessionHost {
@@ -166,7 +166,7 @@ export class MediaSession extends EventEmitter<SessionEvents> {
   async createEndpointFor(remote: RemoteMedia): Promise<H323Leg> {
     this.assertOpen();
     let version = 1;
-    const endpoint = await this.ms.createEndpoint({ remoteSdp: remoteOffer(remote, version), codecs: [remote.codec] });
+    const endpoint = await this.ms.createEndpoint({ remoteSdp: remoteOffer(remote, version), codecs: h323LegCodecs(remote.codec) });
     await this.adoptInBackground(endpoint, 'h323');
     const local = { host: endpoint.local.mediaIp ?? '', port: Number(endpoint.local.mediaPort ?? 0) };
     const localVideo = remote.video ? sdpVideoAddress(endpoint.local.sdp) : undefined;

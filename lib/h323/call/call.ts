@@ -55,6 +55,12 @@ export interface MediaInfo {
   readonly localRtp: HostPort;
   readonly via: 'fastStart' | 'h245';
   /**
+   * Our audio channel was closed and opened again in this codec, the one the peer sends us
+   * (H245SessionOptions.followPeerCodec): a second 'media' event for the call, and from now on
+   * both directions use `codec`.
+   */
+  readonly reopened?: boolean;
+  /**
    * Outgoing calls: the channel was opened before Connect (fastStart answer in CallProceeding,
    * Alerting or Progress, or early H.245), so the callee may already send ringback or an
    * announcement (early media).
@@ -110,6 +116,12 @@ export interface CallOptions {
   readonly noAnswerMs?: number;
   /** Each H.245 procedure. Default 10 s. */
   readonly h245TimeoutMs?: number;
+  /**
+   * Reopen our audio channel in the codec the peer opened towards us, so both directions use one
+   * codec (H245SessionOptions.followPeerCodec). Default true; a test endpoint may turn it off to
+   * behave like an H323Plus terminal, which keeps its own choice.
+   */
+  readonly followPeerCodec?: boolean;
   /** After our ReleaseComplete, how long to wait for the peer to close. Default 2 s. */
   readonly closeGraceMs?: number;
   /**
@@ -129,8 +141,13 @@ export interface DialTarget {
   readonly sourceAliases?: readonly AliasAddressValue[];
   readonly destinationAliases?: readonly AliasAddressValue[];
   readonly callingNumber?: string;
+  /** Calling party number type of number (default 0 unknown; 1 international). */
+  readonly callingNumberType?: number;
   readonly calledNumber?: string;
+  /** Q.931 Display IE. */
   readonly display?: string;
+  /** Setup-UUIE displayName (BMP, 1..80). */
+  readonly displayName?: string;
 }
 
 /** H.225.0 release reasons -> Q.850 causes (H.225.0 table 5, used when no Cause IE arrives). */
@@ -280,8 +297,10 @@ export class H323Call extends EventEmitter<H323CallEvents> {
         ? { sourceCallSignalAddress: ipTransport(stripV6(local), this.channel.tpkt.socket.localPort) }
         : {}),
       ...(target.callingNumber ? { callingNumber: target.callingNumber } : {}),
+      ...(target.callingNumber && target.callingNumberType !== undefined ? { callingNumberType: target.callingNumberType } : {}),
       ...(target.calledNumber ? { calledNumber: target.calledNumber } : {}),
       ...(target.display !== undefined ? { display: target.display } : {}),
+      ...(target.displayName ? { displayName: target.displayName } : {}),
     });
     this.state = 'calling';
     this.metrics.active.inc({ direction: 'outgoing' });
@@ -579,6 +598,7 @@ export class H323Call extends EventEmitter<H323CallEvents> {
         media: this.localMedia,
         timers: this.timers,
         timeoutMs: this.options.h245TimeoutMs ?? 10_000,
+        ...(this.options.followPeerCodec !== undefined ? { followPeerCodec: this.options.followPeerCodec } : {}),
         terminalType: this.options.endpointKind === 'gateway' ? 60 : 50,
         fastStartDone: this.mediaSent,
         videoFastStartDone: this.videoByFastStart,
@@ -590,7 +610,8 @@ export class H323Call extends EventEmitter<H323CallEvents> {
           const info = { codec: t.codec, remoteRtp: t.rtp, ...(t.rtcp ? { remoteRtcp: t.rtcp } : {}), via: 'h245' as const, ...(early ? { early: true } : {}) };
           if (isVideo(t.codec)) {
             if (this.localMedia.video) this.emit('video', { ...info, localRtp: this.localMedia.video });
-          } else this.emitMedia({ ...info, localRtp: this.localMedia.rtp });
+          } else if (t.reopened) this.emit('media', { ...info, localRtp: this.localMedia.rtp, reopened: true });
+          else this.emitMedia({ ...info, localRtp: this.localMedia.rtp });
         },
         onReceive: (r) => this.emit('receiving', { codec: r.codec }),
         onDtmf: (d) => this.emit('dtmf', d),

@@ -43,8 +43,12 @@ export interface LocalMedia {
 
 export interface H245SessionEvents {
   send(msg: MultimediaSystemControlMessageValue): void;
-  /** We may transmit `codec` to `rtp` (the peer acked our channel, or fastStart). */
-  onTransmit(info: { codec: Codec; rtp: HostPort; rtcp?: HostPort; channel: number }): void;
+  /**
+   * We may transmit `codec` to `rtp` (the peer acked our channel). `reopened`: our audio channel
+   * was closed and opened again in the peer's codec (see H245SessionOptions.followPeerCodec), so
+   * whoever relays our media must switch to `codec`.
+   */
+  onTransmit(info: { codec: Codec; rtp: HostPort; rtcp?: HostPort; channel: number; reopened?: boolean }): void;
   /** The peer opened a channel towards us with `codec`. */
   onReceive(info: { codec: Codec; channel: number }): void;
   onDtmf(digits: string): void;
@@ -66,6 +70,20 @@ export interface H245SessionOptions {
   readonly fastStartDone?: boolean;
   /** The video channels are already open by fastStart (session 2): no video OLC either. */
   readonly videoFastStartDone?: boolean;
+  /**
+   * Keep audio symmetric: when the peer opens its audio channel in another codec than ours (and it
+   * can receive that codec), close ours and open it again in the peer's codec. H.245 lets each
+   * direction use its own codec, but the media relay behind us (FreeSWITCH) sends and receives
+   * one codec per leg: told only of ours it drops everything the peer sends (interop capture B1).
+   * Default true.
+   */
+  readonly followPeerCodec?: boolean;
+  /**
+   * As master, how long to leave the peer to follow our codec (a peer applying the same rule, as
+   * slave, reopens in ours at once) before we follow its. The slave follows without waiting, so
+   * two such endpoints settle on the master's codec instead of swapping. Default 250 ms.
+   */
+  readonly masterFollowDelayMs?: number;
 }
 
 export class H245Session {
@@ -79,6 +97,10 @@ export class H245Session {
   private ended = false;
   private txChannel: number | undefined;
   private txCodec: Codec | undefined;
+  /** Our audio channel was reopened in the peer's codec (done at most once a call: no ping-pong). */
+  private followed = false;
+  /** The peer's open audio channel towards us. */
+  private peerAudio: { codec: Codec; channel: number } | undefined;
   private videoChannel: number | undefined;
   private videoCodec: Codec | undefined;
   // H323Plus numbers its channels from 101; doing the same keeps traces comparable.
@@ -202,6 +224,10 @@ export class H245Session {
       if (!rtp) return reject('dataTypeNotAvailable');
       this.ev.send(response('openLogicalChannelAck', openLogicalChannelAck(olc.forwardLogicalChannelNumber, rtp, { host: rtp.host, port: rtp.port + 1 })));
       this.ev.onReceive({ codec, channel: olc.forwardLogicalChannelNumber });
+      if (!isVideo(codec)) {
+        this.peerAudio = { codec, channel: olc.forwardLogicalChannelNumber };
+        this.followPeer();
+      }
       return;
     }
     const ack = pick(m, 'response', 'openLogicalChannelAck');
@@ -214,7 +240,7 @@ export class H245Session {
       if (!rtp) return this.fail('OpenLogicalChannelAck without a media channel');
       const p = ack.forwardMultiplexAckParameters;
       const rtcp = p?.choice === 'h2250LogicalChannelAckParameters' ? h245AddressToHostPort(p.value.mediaControlChannel) : undefined;
-      this.ev.onTransmit({ codec, rtp, ...(rtcp ? { rtcp } : {}), channel: ch });
+      this.ev.onTransmit({ codec, rtp, ...(rtcp ? { rtcp } : {}), channel: ch, ...(ch === this.txChannel && this.followed ? { reopened: true } : {}) });
       return;
     }
     const rej = pick(m, 'response', 'openLogicalChannelReject');
@@ -227,6 +253,7 @@ export class H245Session {
     const clc = pick(m, 'request', 'closeLogicalChannel');
     if (clc) {
       this.ev.send(response('closeLogicalChannelAck', { forwardLogicalChannelNumber: clc.forwardLogicalChannelNumber }));
+      if (clc.forwardLogicalChannelNumber === this.peerAudio?.channel) this.peerAudio = undefined;
       return;
     }
     const rtd = pick(m, 'request', 'roundTripDelayRequest');
@@ -311,7 +338,9 @@ export class H245Session {
     if (!this.peerTcs || !this.ourTcsAcked || !this.msdDone) return;
     const theirs = receiveCodecs(this.peerTcs);
     if (!this.fastStartDone && this.txChannel === undefined) {
-      const codec = this.o.codecs.find((c) => !isVideo(c) && theirs.includes(c));
+      // The peer's audio channel, when already open, decides: the same codec both ways.
+      const peer = this.peerAudio?.codec;
+      const codec = peer !== undefined && this.canSend(peer) ? peer : this.o.codecs.find((c) => !isVideo(c) && theirs.includes(c));
       if (!codec) return this.fail('no common audio codec');
       this.txChannel = this.nextChannel++;
       this.txCodec = codec;
@@ -328,6 +357,43 @@ export class H245Session {
       this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.videoChannel, codec, rtcp: { host: video.host, port: video.port + 1 } })));
       this.arm('olcVideo', 'no OpenLogicalChannelAck (video)');
     }
+  }
+
+  /** Whether we may transmit `codec`: we support it and the peer said it can receive it. */
+  private canSend(codec: Codec): boolean {
+    return this.o.codecs.includes(codec) && this.peerTcs !== undefined && receiveCodecs(this.peerTcs).includes(codec);
+  }
+
+  /** The peer's audio codec differs from ours: reopen ours in it (see H245SessionOptions.followPeerCodec). */
+  private followPeer(): void {
+    if (this.o.followPeerCodec === false || this.followed || this.ended) return;
+    const peer = this.peerAudio;
+    // Not opened yet: maybeOpen() picks the peer's codec. fastStart channels are not ours to reopen here.
+    if (!peer || this.txChannel === undefined || this.txCodec === peer.codec || this.fastStartDone) return;
+    if (!this.canSend(peer.codec)) return;
+    if (this.master) {
+      // A following peer (as slave) reopens in ours now; give it the chance before we move.
+      if (this.timers.has('follow')) return;
+      this.timers.set('follow', this.o.timers.setTimeout(() => {
+        this.timers.delete('follow');
+        this.reopenIn();
+      }, this.o.masterFollowDelayMs ?? 250));
+      return;
+    }
+    this.reopenIn();
+  }
+
+  private reopenIn(): void {
+    const peer = this.peerAudio;
+    if (this.ended || this.followed || !peer || this.txChannel === undefined || this.txCodec === peer.codec || !this.canSend(peer.codec)) return;
+    this.followed = true;
+    this.disarm('olc');
+    this.ev.send(request('closeLogicalChannel', { forwardLogicalChannelNumber: this.txChannel, source: { choice: 'lcse', value: null } }));
+    this.txChannel = this.nextChannel++;
+    this.txCodec = peer.codec;
+    const rtp = this.media.rtp;
+    this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.txChannel, codec: peer.codec, rtcp: { host: rtp.host, port: rtp.port + 1 } })));
+    this.arm('olc', 'no OpenLogicalChannelAck');
   }
 
   private arm(name: string, reason: string): void {

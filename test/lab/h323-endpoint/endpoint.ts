@@ -151,8 +151,10 @@ export class H323Endpoint extends EventEmitter<EndpointEvents> {
     });
     this.calls.push(ec);
     call.on('media', (m) => {
+      const first = ec.media === undefined;
       ec.media = m;
-      this.startRtp(ec, m);
+      // A reopened channel (the far end's codec) only changes what the running sender sends.
+      if (first) this.startRtp(ec);
     });
     call.on('receiving', (r) => {
       ec.receiveCodec = r.codec;
@@ -167,15 +169,18 @@ export class H323Endpoint extends EventEmitter<EndpointEvents> {
     return ec;
   }
 
-  private startRtp(ec: EndpointCall, m: MediaInfo): void {
+  /** Sends `rtpPackets` of a tone in the codec and to the address of the call's current channel. */
+  private startRtp(ec: EndpointCall): void {
     const n = this.o.rtpPackets ?? 0;
-    if (n <= 0 || (m.codec !== 'PCMU' && m.codec !== 'PCMA')) return;
-    const audio = tone(m.codec, (n * 20) / 1000);
+    if (n <= 0) return;
+    const audio = new Map<'PCMU' | 'PCMA', Uint8Array>();
     let i = 0;
-    const pt = RTP_PAYLOAD_TYPE[m.codec];
     const sendOne = (): boolean => {
-      if (i >= n || ec.call.state === 'released') return false;
-      ec.rtp.send(pt, audio.subarray(i * 160, (i + 1) * 160), m.remoteRtp, i === 0);
+      const m = ec.media;
+      if (i >= n || ec.call.state === 'released' || !m || (m.codec !== 'PCMU' && m.codec !== 'PCMA')) return false;
+      let a = audio.get(m.codec);
+      if (!a) audio.set(m.codec, (a = tone(m.codec, (n * 20) / 1000)));
+      ec.rtp.send(RTP_PAYLOAD_TYPE[m.codec], a.subarray(i * 160, (i + 1) * 160), m.remoteRtp, i === 0);
       i++;
       return true;
     };

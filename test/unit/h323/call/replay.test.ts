@@ -155,7 +155,9 @@ describe('h323/call: replay of the captured gateway answers against our caller',
 
   it('falls back from fastStart to tunnelled H.245 and gets media from the H323Plus OLCAck', async () => {
     call = new H323Call(lb.client, 'outgoing', {
-      codecs: ['PCMU', 'PCMA'],
+      // The captured peer opens A-law: with A-law first our channel matches it and is not reopened
+      // (the reopen, which the recording cannot answer, is covered in test/unit/h323/h245).
+      codecs: ['PCMA', 'PCMU'],
       media: { rtp: { host: '127.0.0.1', port: 43000 } },
       timers,
       registry: isolatedRegistry(),
@@ -219,7 +221,9 @@ describe('h323/call: replay of the captured separate-H.245 answer (s3b) against 
     const accepted = once(h245Server, 'connection') as Promise<[Socket]>;
 
     call = new H323Call(lb.client, 'outgoing', {
-      codecs: ['PCMU', 'PCMA'],
+      // The captured callee opened A-law: with A-law first our channel matches it and is not
+      // reopened (which the recording, made before that rule, could not answer).
+      codecs: ['PCMA', 'PCMU'],
       media: { rtp: { host: '127.0.0.1', port: 44000 } },
       timers,
       registry: isolatedRegistry(),

@@ -5,10 +5,11 @@
  * retried; unanswered procedures time out.
  */
 import { expect } from 'chai';
-import { H245Session, type H245SessionEvents } from '../../../../lib/h323/call/h245-session.js';
+import { H245Session, type H245SessionEvents, type H245SessionOptions } from '../../../../lib/h323/call/h245-session.js';
 import { decodeH245, encodeH245 } from '../../../../lib/h323/h245/codec.js';
-import { command, h245MessageKind, request, openLogicalChannel, type Codec } from '../../../../lib/h323/h245/messages.js';
-import type { MultimediaSystemControlMessageValue } from '../../../../lib/h323/h245/schema.js';
+import fc from 'fast-check';
+import { codecOf, command, h245MessageKind, request, response, openLogicalChannel, terminalCapabilitySet, type Codec } from '../../../../lib/h323/h245/messages.js';
+import type { MultimediaSystemControlMessageValue, OpenLogicalChannelValue } from '../../../../lib/h323/h245/schema.js';
 import { FakeTimers } from '../q931/helpers/loopback.js';
 
 interface Side {
@@ -28,6 +29,7 @@ function side(
   random: () => number,
   deliver: (m: MultimediaSystemControlMessageValue) => void,
   videoPort?: number,
+  extra: Partial<H245SessionOptions> = {},
 ): Side {
   const out: Side = { sent: [], tx: [], rx: [], dtmf: [], failures: [], ended: 0 } as unknown as Side;
   const ev: H245SessionEvents = {
@@ -44,17 +46,20 @@ function side(
     onFailure: (r) => out.failures.push(r),
   };
   const media = { rtp: { host: '127.0.0.1', port }, ...(videoPort ? { video: { host: '127.0.0.1', port: videoPort } } : {}) };
-  out.s = new H245Session({ codecs, media, timers, random }, ev);
+  out.s = new H245Session({ codecs, media, timers, random, ...extra }, ev);
   return out;
 }
 
-function wire(codecsA: Codec[], codecsB: Codec[], randA: () => number, randB: () => number, videoA?: number, videoB?: number) {
+function wire(
+  codecsA: Codec[], codecsB: Codec[], randA: () => number, randB: () => number, videoA?: number, videoB?: number,
+  optsA: Partial<H245SessionOptions> = {}, optsB: Partial<H245SessionOptions> = {},
+) {
   const timers = new FakeTimers();
   const queue: Array<() => void> = [];
   let a!: Side;
   let b!: Side;
-  a = side(codecsA, 5000, timers, randA, (m) => queue.push(() => b.s.handle(m)), videoA);
-  b = side(codecsB, 6000, timers, randB, (m) => queue.push(() => a.s.handle(m)), videoB);
+  a = side(codecsA, 5000, timers, randA, (m) => queue.push(() => b.s.handle(m)), videoA, optsA);
+  b = side(codecsB, 6000, timers, randB, (m) => queue.push(() => a.s.handle(m)), videoB, optsB);
   const pump = (): void => {
     for (let i = 0; i < 1000 && queue.length > 0; i++) queue.shift()!();
   };
@@ -68,10 +73,15 @@ describe('h323/call H.245 session', () => {
     b.s.start();
     pump();
     expect(a.s.isMaster).to.not.equal(b.s.isMaster);
-    expect(a.tx).to.deep.equal([{ codec: 'PCMA', port: 6000 }]);
-    expect(b.tx).to.deep.equal([{ codec: 'PCMU', port: 5000 }]);
-    expect(a.rx).to.deep.equal(['PCMU']);
-    expect(b.rx).to.deep.equal(['PCMA']);
+    // One codec both ways: the master's first choice (the slave opened, or reopened, in it).
+    const [master, slave] = a.s.isMaster ? [a, b] : [b, a];
+    const masterCodec = master === a ? 'PCMA' : 'PCMU';
+    expect(master.tx.map((t) => t.codec)).to.deep.equal([masterCodec]);
+    expect(slave.tx.at(-1)!.codec).to.equal(masterCodec);
+    expect(a.tx.at(-1)!.port).to.equal(6000);
+    expect(b.tx.at(-1)!.port).to.equal(5000);
+    expect(master.rx.at(-1)).to.equal(masterCodec);
+    expect(slave.rx.at(-1)).to.equal(masterCodec);
     a.s.sendDtmf('1#');
     b.s.sendDtmf('A');
     pump();
@@ -189,5 +199,129 @@ describe('h323/call H.245 session', () => {
     const s = side(['PCMU'], 5000, timers, () => 1, () => undefined);
     s.s.handle(request('roundTripDelayRequest', { sequenceNumber: 42 }));
     expect(s.sent).to.deep.equal([{ choice: 'response', value: { choice: 'roundTripDelayResponse', value: { sequenceNumber: 42 } } }]);
+  });
+});
+
+/**
+ * One codec both ways (interop capture B1): an H323Plus terminal preferring u-law opened g711U
+ * towards the gateway while the gateway sent g711A; FreeSWITCH, told only of A-law, dropped all the
+ * terminal's audio. The session now reopens its audio channel in the peer's codec; as master only
+ * after leaving a following peer the chance to move first, so two such sessions never swap.
+ */
+describe('h323/call H.245 session: one audio codec both ways', () => {
+  const GATEWAY = { terminalType: 60 };
+  const H323PLUS_TERMINAL = { terminalType: 50, followPeerCodec: false };
+  const last = <T>(xs: T[]): T | undefined => xs[xs.length - 1];
+
+  it('a terminal that keeps its u-law choice: the gateway (master) reopens its A-law channel in u-law after masterFollowDelayMs', () => {
+    const { a: gw, b: term, pump, timers } = wire(['PCMA', 'PCMU'], ['PCMU', 'PCMA'], () => 1, () => 2, undefined, undefined, GATEWAY, H323PLUS_TERMINAL);
+    gw.s.start();
+    term.s.start();
+    pump();
+    expect(gw.s.isMaster).to.equal(true);
+    expect(gw.tx.map((t) => t.codec)).to.deep.equal(['PCMA']);
+    expect(gw.rx).to.deep.equal(['PCMU']);
+    timers.advance(249);
+    pump();
+    expect(gw.sent.map(h245MessageKind)).to.not.include('request.closeLogicalChannel');
+    timers.advance(1);
+    pump();
+    const kinds = gw.sent.map(h245MessageKind);
+    expect(kinds.slice(kinds.indexOf('request.closeLogicalChannel'))).to.deep.equal(['request.closeLogicalChannel', 'request.openLogicalChannel']);
+    const clc = gw.sent.find((m) => h245MessageKind(m) === 'request.closeLogicalChannel')!;
+    expect(clc).to.deep.include({ choice: 'request' });
+    expect((clc.value as { value: { forwardLogicalChannelNumber: number } }).value.forwardLogicalChannelNumber).to.equal(101);
+    expect(gw.tx.map((t) => t.codec)).to.deep.equal(['PCMA', 'PCMU']);
+    expect(last(term.rx)).to.equal('PCMU');
+    expect(last(term.tx)!.codec).to.equal('PCMU');
+    expect(gw.failures.concat(term.failures)).to.deep.equal([]);
+  });
+
+  it('the same as slave: the reopen goes out at once, no timer', () => {
+    const { a: gw, b: mcu, pump } = wire(['PCMA', 'PCMU'], ['PCMU', 'PCMA'], () => 1, () => 2, undefined, undefined, GATEWAY, { terminalType: 160, followPeerCodec: false });
+    gw.s.start();
+    mcu.s.start();
+    pump();
+    expect(gw.s.isMaster).to.equal(false);
+    // No timer was advanced: as slave the gateway opened (or reopened) in the MCU's codec at once.
+    expect(last(gw.tx)!.codec).to.equal('PCMU');
+    expect(last(mcu.rx)).to.equal('PCMU');
+  });
+
+  it('the peer\'s channel already open when ours is due: ours opens in its codec, nothing to reopen', () => {
+    const timers = new FakeTimers();
+    const gw = side(['PCMA', 'PCMU'], 5000, timers, () => 1, () => undefined, undefined, GATEWAY);
+    gw.s.handle(request('terminalCapabilitySet', terminalCapabilitySet({ sequenceNumber: 1, codecs: ['PCMU', 'PCMA'] })));
+    gw.s.handle(request('openLogicalChannel', openLogicalChannel({ channel: 1, codec: 'PCMU', rtcp: { host: '127.0.0.1', port: 7001 } })));
+    gw.s.handle(response('terminalCapabilitySetAck', { sequenceNumber: 1 }));
+    gw.s.handle(request('masterSlaveDetermination', { terminalType: 50, statusDeterminationNumber: 5 }));
+    const olcs = gw.sent.filter((m) => h245MessageKind(m) === 'request.openLogicalChannel');
+    expect(olcs).to.have.length(1);
+    expect(codecOf((olcs[0]!.value as { value: OpenLogicalChannelValue }).value.forwardLogicalChannelParameters.dataType)).to.equal('PCMU');
+  });
+
+  it('a peer that cannot receive the codec it sends: our channel stays as it is', () => {
+    const timers = new FakeTimers();
+    const gw = side(['PCMA', 'PCMU'], 5000, timers, () => 1, () => undefined, undefined, GATEWAY);
+    gw.s.handle(request('terminalCapabilitySet', terminalCapabilitySet({ sequenceNumber: 1, codecs: ['PCMA'] })));
+    gw.s.handle(response('terminalCapabilitySetAck', { sequenceNumber: 1 }));
+    gw.s.handle(request('masterSlaveDetermination', { terminalType: 50, statusDeterminationNumber: 5 }));
+    gw.s.handle(request('openLogicalChannel', openLogicalChannel({ channel: 1, codec: 'PCMU', rtcp: { host: '127.0.0.1', port: 7001 } })));
+    timers.advance(1000);
+    const kinds = gw.sent.map(h245MessageKind);
+    expect(kinds.filter((k) => k === 'request.openLogicalChannel')).to.have.length(1);
+    expect(kinds).to.not.include('request.closeLogicalChannel');
+  });
+
+  it('followPeerCodec false keeps our own choice (H323Plus behaviour, for the lab endpoint)', () => {
+    const { a, b, pump, timers } = wire(['PCMA', 'PCMU'], ['PCMU', 'PCMA'], () => 1, () => 2, undefined, undefined, { terminalType: 60, followPeerCodec: false }, H323PLUS_TERMINAL);
+    a.s.start();
+    b.s.start();
+    pump();
+    timers.advance(1000);
+    pump();
+    expect(a.tx.map((t) => t.codec)).to.deep.equal(['PCMA']);
+    expect(b.tx.map((t) => t.codec)).to.deep.equal(['PCMU']);
+  });
+
+  it('property: whatever the codec orders, roles and message interleaving, if one side follows both directions end in one codec, reopened at most once per side', () => {
+    const codec = fc.constantFrom<Codec>('PCMA', 'PCMU', 'G729');
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(codec, { minLength: 1, maxLength: 3 }), fc.uniqueArray(codec, { minLength: 1, maxLength: 3 }),
+        fc.constantFrom(50, 60), fc.constantFrom(50, 60), fc.integer({ min: 0, max: 0xffffff }), fc.integer({ min: 0, max: 0xffffff }),
+        fc.constantFrom<[boolean, boolean]>([true, true], [true, false], [false, true]), fc.array(fc.boolean(), { maxLength: 200 }),
+        (ca, cb, ta, tb, na, nb, [fa, fb], order) => {
+          fc.pre(ca.some((c) => cb.includes(c)) && (ta !== tb || (((na - nb + 0x1000000) % 0x1000000) % 0x800000) !== 0));
+          const timers = new FakeTimers();
+          // Two TCP directions, each in order; which one delivers next is the interleaving.
+          const toB: Array<() => void> = [];
+          const toA: Array<() => void> = [];
+          let a!: Side;
+          let b!: Side;
+          a = side(ca, 5000, timers, () => na, (m) => toB.push(() => b.s.handle(m)), undefined, { terminalType: ta, followPeerCodec: fa });
+          b = side(cb, 6000, timers, () => nb, (m) => toA.push(() => a.s.handle(m)), undefined, { terminalType: tb, followPeerCodec: fb });
+          a.s.start();
+          b.s.start();
+          let i = 0;
+          const drain = (): void => {
+            for (let n = 0; n < 2000 && (toA.length > 0 || toB.length > 0); n++) {
+              const pickA = toB.length === 0 || (toA.length > 0 && (order[i++ % Math.max(order.length, 1)] ?? true));
+              (pickA ? toA : toB).shift()!();
+            }
+          };
+          drain();
+          timers.advance(1000); // the master's follow delay; the 10 s procedure timeouts stay away
+          drain();
+          expect(a.failures.concat(b.failures)).to.deep.equal([]);
+          expect(last(a.tx)?.codec, 'a sends').to.equal(last(a.rx));
+          expect(last(b.tx)?.codec, 'b sends').to.equal(last(b.rx));
+          expect(last(a.tx)?.codec).to.equal(last(b.tx)?.codec);
+          expect(a.tx.length).to.be.at.most(2);
+          expect(b.tx.length).to.be.at.most(2);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
