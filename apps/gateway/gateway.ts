@@ -26,7 +26,8 @@ import { relayMessage } from '../../lib/sip/message-relay.js';
 import { createStateStores, type StateStores } from '../../lib/state/factory.js';
 import { MediaController } from '../../lib/media/index.js';
 import { H323Listener, dialledAliases, predial } from '../../lib/h323/call/index.js';
-import { SipToH323Call, type H323Target } from '../../lib/calls/sip-to-h323.js';
+import { SipToH323Call, sipCallerIdentity, type H323Target } from '../../lib/calls/sip-to-h323.js';
+import type { CallerIdentity } from '../../lib/h323/h225/caller-identity.js';
 import { q850Reason } from '../../lib/calls/causes.js';
 import { H323ToSipCall } from '../../lib/calls/h323-to-sip.js';
 import { createExpertLookup } from '../../lib/routing/expert-lookup.js';
@@ -382,7 +383,12 @@ export class Gateway {
     const decided = policyOf(req as unknown as SrfLikeRequest);
     const fwd = decided ? forwardingFor(decided) : { headers: {} };
     if (m.route.h323Target) {
-      void this.toH323(req, res, m.route.h323Target, fwd.localSdpB, release);
+      // Who calls, for the Setup: the authenticated registry entry, after the PII gate's rules.
+      const entry = decided?.state.entry ?? decided?.state.keyEntry;
+      const caller = sipCallerIdentity({
+        ...(entry ? { entry } : {}), from: fwd.headers['From'] ?? req.get('From'), escalated: decided?.state.pii !== undefined,
+      });
+      void this.toH323(req, res, m.route.h323Target, fwd.localSdpB, release, caller);
       return;
     }
     const headers = mergeHeaders(forwardedHeaders(req, this.cfg.policy.forwardHeaders), fwd.headers, { 'User-Agent': ua });
@@ -395,16 +401,18 @@ export class Gateway {
    * SIP -> H.323: the target is a static call-signalling address or found by an LRQ to GnuGk;
    * FreeSWITCH anchors the media (its RTP address goes in the fastStart offers).
    */
-  private async toH323(req: SrfRequest, res: SrfResponse, via: string, offerSdp: string | undefined, release: () => void): Promise<void> {
+  private async toH323(
+    req: SrfRequest, res: SrfResponse, via: string, offerSdp: string | undefined, release: () => void, caller?: CallerIdentity,
+  ): Promise<void> {
     const ua = this.cfg.sip.userAgent;
     const calledNumber = requestUser(req.uri);
     let target: H323Target | undefined;
     if (via === 'gatekeeper') {
       const found = this.rasClient ? await this.rasClient.locate(calledNumber).catch(() => undefined) : undefined;
-      if (found?.found) target = { ...found.callSignalAddress, calledNumber };
+      if (found?.found) target = { ...found.callSignalAddress, calledNumber, ...(caller ? { caller } : {}) };
     } else {
       const [host, port] = via.split(':');
-      target = { host: host as string, port: Number(port), calledNumber };
+      target = { host: host as string, port: Number(port), calledNumber, ...(caller ? { caller } : {}) };
     }
     if (!target) {
       release();

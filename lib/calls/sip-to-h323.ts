@@ -25,6 +25,10 @@ import type { Timers } from '../h323/tpkt/channel.js';
 import type { H323Call, MediaInfo, ReleaseInfo } from '../h323/call/call.js';
 import type { AudioCodec } from '../h323/h245/messages.js';
 import { q850Reason, q850ToSip } from './causes.js';
+import { setupCallerFields, type CallerIdentity, type SetupCallerFields } from '../h323/h225/caller-identity.js';
+import type { DialTarget } from '../h323/call/call.js';
+import { redactPii } from '../policy/pii.js';
+import { parseNameAddr, parseSipUri } from '../policy/sip-parse.js';
 
 export type SipToH323Outcome =
   | 'answered' | 'refused' | 'no-answer' | 'unreachable' | 'cancelled' | 'media-unavailable' | 'codec-mismatch' | 'failed';
@@ -77,7 +81,57 @@ export interface H323Target {
   readonly host: string;
   readonly port: number;
   readonly calledNumber: string;
+  /** Overrides the caller's number as the Calling party number. */
   readonly callingNumber?: string;
+  /** Who is calling, as the Setup carries it (sipCallerIdentity()); absent: an anonymous Setup. */
+  readonly caller?: CallerIdentity;
+}
+
+/** Where the caller's identity comes from (the policy chain's decision on the INVITE). */
+export interface SipCallerSource {
+  /** The registry entry the policy chain authenticated (digest, or the PASSporT key's owner). */
+  readonly entry?: { readonly displayName: string; readonly sip: { readonly username: string } };
+  /** The From header as forwarded (the PII gate's redacted one if it changed it): used without an entry. */
+  readonly from?: string;
+  /** The call is marked ESCALATE (the PII gate ran on it). */
+  readonly escalated: boolean;
+}
+
+/**
+ * The caller's identity for the H.323 Setup: the authenticated registry entry's SIP username
+ * (h323-ID; also the number when it is one: dialledDigits and Calling party number) and its
+ * registry display name; without an entry (policy chain off), the From header's user and display
+ * name. Never the From user when an entry exists: it is not authenticated.
+ *
+ * ESCALATE calls follow the PII gate's rules: the display name goes out redacted
+ * (`[REDACTED:<category>]` in place of each find), and a user name or number that holds PII
+ * (an e-mail address, a phone number, ...) is left out altogether, since a redacted alias names
+ * nobody. Raw PII never reaches the Setup.
+ */
+export function sipCallerIdentity(s: SipCallerSource): CallerIdentity | undefined {
+  const from = s.entry || s.from === undefined ? undefined : parseNameAddr(s.from);
+  let user = s.entry ? s.entry.sip.username : from ? parseSipUri(from.uri)?.user : undefined;
+  let displayName = s.entry ? s.entry.displayName : from?.display;
+  if (s.escalated) {
+    if (user !== undefined && redactPii(user).found > 0) user = undefined;
+    if (displayName !== undefined) displayName = redactPii(displayName).text;
+  }
+  const number = user !== undefined && /^\+?[0-9]+$/.test(user) ? user : undefined;
+  if (!user && !displayName) return undefined;
+  return { ...(user ? { user } : {}), ...(number ? { number } : {}), ...(displayName ? { displayName } : {}) };
+}
+
+/** The Setup's target fields for a SIP -> H.323 call: called number, the caller's identity. */
+export function h323DialTarget(t: H323Target): DialTarget {
+  const fields: SetupCallerFields = t.caller ? setupCallerFields(t.caller) : {};
+  const { callingNumber, callingNumberType, ...id } = fields;
+  const number = t.callingNumber ?? callingNumber;
+  return {
+    calledNumber: t.calledNumber,
+    ...id,
+    ...(number ? { callingNumber: number } : {}),
+    ...(!t.callingNumber && callingNumberType !== undefined ? { callingNumberType } : {}),
+  };
 }
 
 export interface SipToH323Options {
@@ -238,7 +292,7 @@ export class SipToH323Call {
       tunnel: true,
       setupTimeoutMs: this.deps.setupTimeoutMs ?? 10_000,
       noConnectMs: this.deps.noAnswerMs ?? 60_000,
-      target: { calledNumber: this.target.calledNumber, ...(this.target.callingNumber ? { callingNumber: this.target.callingNumber } : {}) },
+      target: h323DialTarget(this.target),
     });
     this.h323 = call;
     call.on('alerting', () => {

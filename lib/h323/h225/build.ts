@@ -36,8 +36,12 @@ export interface SetupOptions extends CommonOptions {
   readonly destCallSignalAddress?: TransportAddressValue;
   readonly sourceCallSignalAddress?: TransportAddressValue;
   readonly callingNumber?: string;
+  /** Calling party number type of number (0 unknown, the default; 1 international). */
+  readonly callingNumberType?: number;
   readonly calledNumber?: string;
   readonly mediaWaitForConnect?: boolean;
+  /** Setup-UUIE displayName (BMP, 1..80 characters); the Q.931 Display IE is `display`. */
+  readonly displayName?: string;
 }
 
 function q931(type: MessageTypeName, cr: CallReference, info: H323UserInformationValue, extra: Omit<MessageFields, 'callReference' | 'userUser'> = {}): Q931Message {
@@ -70,11 +74,12 @@ export function setupMessage(cr: CallReference, ids: CallIdentity, o: SetupOptio
     canOverlapSend: false,
     multipleCalls: false,
     maintainConnection: false,
+    ...(o.displayName ? { displayName: [{ name: o.displayName }] } : {}),
   };
   return q931('Setup', cr, pdu('setup', body, o), {
     bearerCapability: H323_SPEECH_BEARER,
     ...(o.display !== undefined ? { display: o.display } : {}),
-    ...(o.callingNumber ? { callingPartyNumber: { numberType: 0, numberingPlan: 1, digits: o.callingNumber } } : {}),
+    ...(o.callingNumber ? { callingPartyNumber: { numberType: o.callingNumberType ?? 0, numberingPlan: 1, digits: o.callingNumber } } : {}),
     ...(o.calledNumber ? { calledPartyNumber: { numberType: 0, numberingPlan: 1, digits: o.calledNumber } } : {}),
   });
 }

@@ -2,3 +2,4 @@
 export * from './schema.js';
 export * from './codec.js';
 export * from './build.js';
+export * from './caller-identity.js';

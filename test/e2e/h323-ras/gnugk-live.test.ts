@@ -6,6 +6,9 @@
  *   GK_ALIAS=alias               an alias registered in GnuGk (default 2000)
  *   GK_REGISTER=1                also register as a gateway (GRQ/RRQ/URQ)
  *   GK_STATUS=host:port          GnuGk status port, to check it lists us as a neighbour
+ *   GK_CONFIG=path               the gatekeeper.ini that GnuGk runs (default the shipped
+ *                                sip-configs/gnugk/gatekeeper.ini, addresses rewritten): its ping
+ *                                settings say how soon the pings must arrive
  * See docs/h323.md and sip-configs/gnugk/gatekeeper.ini.
  */
 import { expect } from 'chai';
@@ -13,7 +16,9 @@ import { Registry } from 'prom-client';
 import { GnuGkStatusClient } from '../../../lib/h323/gnugk/status-port.js';
 import { RasClient } from '../../../lib/h323/ras/client.js';
 import { NeighbourResponder } from '../../../lib/h323/ras/neighbour.js';
-import { StaticPrefixResolver } from '../../../lib/h323/ras/resolver.js';
+import { StaticPrefixResolver, type AliasResolver } from '../../../lib/h323/ras/resolver.js';
+import { waitUntil } from '../../lab/wait.js';
+import { GnuGkIni, SHIPPED_GATEKEEPER_INI } from './gnugk-ini.js';
 
 function hostPort(v: string): { host: string; port: number } {
   const i = v.lastIndexOf(':');
@@ -28,6 +33,20 @@ describe('live GnuGk (GK_ADDR, GK_NEIGHBOUR_PORT)', function () {
   let responder: NeighbourResponder | undefined;
   let client: RasClient | undefined;
   const registry = new Registry();
+  // LRQs that reached the resolver: every other LRQ GnuGk sent was a ping (answered before lookup).
+  let lookups = 0;
+  const zone = new StaticPrefixResolver(['9']);
+  const resolver: AliasResolver = {
+    locateNow: (q) => {
+      const a = zone.locateNow(q);
+      if (a) lookups++;
+      return a;
+    },
+    locate: (q) => {
+      lookups++;
+      return zone.locate(q);
+    },
+  };
 
   before(async function () {
     if (!GK || !NB_PORT) {
@@ -40,7 +59,7 @@ describe('live GnuGk (GK_ADDR, GK_NEIGHBOUR_PORT)', function () {
       bind: { host: bindHost, port: Number(NB_PORT) },
       callSignalAddress: { host: bindHost, port: 1720 },
       neighbours: [{ name: 'gnugk', host: gk.host }],
-      resolver: new StaticPrefixResolver(['9']),
+      resolver,
       registry,
     });
     await responder.start();
@@ -61,15 +80,35 @@ describe('live GnuGk (GK_ADDR, GK_NEIGHBOUR_PORT)', function () {
     expect((unknown as { reason: string }).reason).to.not.equal('timeout');
   });
 
-  it('GnuGk\'s neighbour pings reach us and get answered', async () => {
-    const deadline = Date.now() + 20000;
-    for (;;) {
-      const m = await registry.getSingleMetric('gw_ras_messages_total')?.get();
-      const answered = m?.values.find((v) => v.labels['direction'] === 'out' && v.labels['type'] === 'locationReject')?.value ?? 0;
-      if (answered > 0) break;
-      if (Date.now() > deadline) throw new Error('no LRQ ping from GnuGk within 20 s: is its neighbour entry pointing at GK_NEIGHBOUR_PORT?');
-      await new Promise((r) => setTimeout(r, 500)); // waiting on an external system's own 5 s ping timer
-    }
+  it('GnuGk pings us as its config says (SendLRQPing, LRQPingInterval) and gets each ping answered', async function () {
+    const ini = GnuGkIni.read(process.env['GK_CONFIG'] ?? SHIPPED_GATEKEEPER_INI);
+    const nb = ini.neighbours().find((n) => ini.get(`Neighbor::${n}`, 'Host')?.endsWith(`:${NB_PORT}`)) ?? ini.neighbours()[0]!;
+    const ping = ini.lrqPing(nb);
+    expect(ping.enabled, `SendLRQPing for [Neighbor::${nb}]`).to.equal(true);
+    this.timeout(2 * ping.intervalS * 1000 + 15000);
+    const count = async (name: string, labels: Record<string, string>): Promise<number> => {
+      const m = await registry.getSingleMetric(name)?.get();
+      return m?.values.filter((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val)).reduce((a, v) => a + v.value, 0) ?? 0;
+    };
+    const pings = async (): Promise<number> => (await count('gw_ras_messages_total', { direction: 'in', type: 'locationRequest' })) - lookups;
+    // Two rounds of pings one interval apart: the first may come at any moment (GnuGk's timer runs
+    // since its start), the second proves the timer repeats. A round is the pings within a second
+    // of each other (a launcher may point both [Neighbor::GW1] and [Neighbor::GW2] at us).
+    // GnuGk's own timer is what is waited on.
+    const rounds: number[] = [];
+    const start = await pings();
+    let counted = 0;
+    await waitUntil(async () => {
+      const n = (await pings()) - start;
+      const now = Date.now();
+      if (n > counted && (rounds.length === 0 || now - rounds[rounds.length - 1]! > 1000)) rounds.push(now);
+      counted = n;
+      return rounds.length >= 2 || undefined;
+    }, `two rounds of LRQ pings from GnuGk (LRQPingInterval=${ping.intervalS} s): is [Neighbor::${nb}] Host= pointing at GK_NEIGHBOUR_PORT?`, 2 * ping.intervalS * 1000 + 5000, 100);
+    const gapS = (rounds[1]! - rounds[0]!) / 1000;
+    expect(gapS, 'seconds between two rounds of pings').to.be.within(ping.intervalS / 2, ping.intervalS + 2);
+    // Each was answered at once with LRJ requestDenied (no lookup), which keeps the neighbour enabled.
+    expect(await count('gw_ras_rejects_total', { direction: 'out', type: 'locationReject', reason: 'requestDenied' })).to.be.at.least(counted);
   });
 
   it('registers as a gateway with prefixes and unregisters (GK_REGISTER=1)', async function () {
