@@ -64,7 +64,8 @@ describe('FreeSWITCH double: bad input and faults', function () {
   const udp: dgram.Socket[] = [];
 
   beforeEach(async () => {
-    fs = await FreeSwitchDouble.start({ eslPassword: 'ClueCon', sipPort: 0, eslPort: 0, authTimeoutMs: 300, heartbeatMs: 0 });
+    // vars {}: stock FreeSWITCH, as recorded (not the repository's configuration)
+    fs = await FreeSwitchDouble.start({ eslPassword: 'ClueCon', sipPort: 0, eslPort: 0, authTimeoutMs: 300, heartbeatMs: 0, vars: {} });
   });
   afterEach(async () => {
     for (const c of clients.splice(0)) c.socket.destroy();

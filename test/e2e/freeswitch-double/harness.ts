@@ -49,7 +49,11 @@ export interface Lab {
 
 export const PCAP_PACKETS = 100;
 
-export async function startLab(o: { fileDurationMs?: number; confDestroyFallbackMs?: number; confSizeDelayMs?: number } = {}): Promise<Lab> {
+/**
+ * `vars`: FreeSWITCH global variables of the double (FreeSwitchDoubleOptions.vars); the default
+ * `{}` is the stock configuration the recordings were made with (SDES optional on fsmrf's legs).
+ */
+export async function startLab(o: { fileDurationMs?: number; confDestroyFallbackMs?: number; confSizeDelayMs?: number; vars?: Record<string, string> } = {}): Promise<Lab> {
   const drachtio = await startDrachtioTarget();
   const real = realFsFromEnv();
   let fs: FreeSwitchDouble | undefined;
@@ -58,7 +62,7 @@ export async function startLab(o: { fileDurationMs?: number; confDestroyFallback
   try {
     if (!real) {
       fs = await FreeSwitchDouble.start({
-        eslPassword: 'ClueCon', sipPort: 0, eslPort: 0, fileDurationMs: () => o.fileDurationMs ?? 1000,
+        eslPassword: 'ClueCon', sipPort: 0, eslPort: 0, fileDurationMs: () => o.fileDurationMs ?? 1000, vars: o.vars ?? {},
       });
     }
     tap = await EslTap.start({ target: real ? { host: real.host, port: real.port } : { host: fs!.host, port: fs!.eslPort } });

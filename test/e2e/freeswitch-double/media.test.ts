@@ -97,16 +97,36 @@ describe('FreeSWITCH double: media through drachtio-fsmrf', function () {
     expect(ch.rtp.txPayloadTypes[0]).to.equal(audio.length);
   });
 
-  it('3pcc endpoint, then modify() with the far end\'s SDP: audio goes there (the H.323 leg pattern)', async () => {
-    const ep = await lab!.app.ms.createEndpoint();
-    expect(ep.local.sdp).to.contain('RTP/SAVP'); // its own offer (F2)
+  it('3pcc endpoint, then modify() with the far end\'s SDP, SDES forbidden: audio goes there (the H.323 leg pattern)', async () => {
+    await lab!.stop();
+    lab = await startLab({ fileDurationMs: 300, vars: { rtp_secure_media_inbound: 'forbidden' } });
+    const ep = await lab.app.ms.createEndpoint();
+    expect(ep.local.sdp).to.not.contain('RTP/SAVP');
+    expect(ep.local.sdp?.match(/^m=audio /gm)).to.have.length(1);
     await ep.modify(sdp(far!.port));
     expect(ep.remote.mediaPort).to.equal(String(far!.port));
     expect(ep.local.sdp).to.match(/m=audio \d+ RTP\/AVP 0 101/);
     await ep.play('tone_stream://%(300,0,440);loops=1');
     const vars = await ep.getChannelVariables(true);
     expect(vars.variable_current_application_data).to.equal('tone_stream://%(300,0,440);loops=1');
-    expect(far!.packets.filter((p) => pt(p) === 0).length).to.be.greaterThan(5);
+    const audio = far!.packets.filter((p) => pt(p) === 0);
+    expect(audio.length).to.be.greaterThan(5);
+    expect(new Set(audio.map((p) => p.length))).to.deep.equal(new Set([12 + 160]));
+    await ep.destroy();
+  });
+
+  it('3pcc endpoint with stock SDES (optional): SRTP from the ACK on, kept after an RTP/AVP modify() (T1)', async () => {
+    const ep = await lab!.app.ms.createEndpoint();
+    expect(ep.local.sdp).to.contain('RTP/SAVP'); // its own offer (F2)
+    await ep.modify(sdp(far!.port));
+    expect(ep.local.sdp).to.match(/m=audio \d+ RTP\/AVP 0 101/); // answered plain RTP...
+    await ep.play('tone_stream://%(300,0,440);loops=1');
+    const audio = far!.packets.filter((p) => pt(p) === 0);
+    expect(audio.length).to.be.greaterThan(5);
+    // ... but sends SRTP: 12-byte header, 160 bytes, the 8-byte tag of AEAD_AES_256_GCM_8
+    expect(new Set(audio.map((p) => p.length))).to.deep.equal(new Set([12 + 160 + 8]));
+    const ch = lab!.fs!.channelInfo().find((c) => c.uuid === ep.uuid)!;
+    expect(ch.srtp).to.equal('AEAD_AES_256_GCM_8');
     await ep.destroy();
   });
 

@@ -60,6 +60,26 @@ const REASONS: Record<number, string> = {
 
 const log = componentLogger('drachtio-double');
 
+/** Longest line sofia-sip's message logger (tport_log_msg, MAX_LINELEN) takes before truncating. */
+export const SOFIA_MAX_LINE = 8192;
+
+/**
+ * Why sofia-sip's tport_log_msg() would truncate this message (and so mark it MSG_FLG_TRUNC), or
+ * undefined: a run of bytes between CR/LF longer than SOFIA_MAX_LINE, or a NUL byte.
+ */
+export function sofiaLogTruncation(data: Buffer): string | undefined {
+  let start = 0;
+  for (let i = 0; i <= data.length; i++) {
+    const b = i < data.length ? data[i] : 0x0a;
+    if (b === 0x00) return `NUL byte at offset ${i}`;
+    if (b === 0x0d || b === 0x0a) {
+      if (i - start > SOFIA_MAX_LINE) return `a ${i - start}-byte line (more than ${SOFIA_MAX_LINE})`;
+      start = i + 1;
+    }
+  }
+  return undefined;
+}
+
 export class DrachtioDouble extends EventEmitter<DoubleEvents> {
   readonly frames: FrameRecord[] = [];
   readonly problems: string[] = [];
@@ -277,6 +297,12 @@ export class DrachtioDouble extends EventEmitter<DoubleEvents> {
     let msg: SipMessage;
     try {
       msg = parseSip(inb.data);
+      // sofia logs (and so may truncate) only a message it could parse
+      const cut = sofiaLogTruncation(inb.data);
+      if (cut) {
+        this.onTruncated(inb, cut);
+        return;
+      }
       if (msg.isRequest) {
         parseVia(msg.get('via')!);
         raw = stampTopVia(raw, inb.remoteAddress, inb.remotePort);
@@ -314,6 +340,36 @@ export class DrachtioDouble extends EventEmitter<DoubleEvents> {
       /* fall through to drop */
     }
     this.problem(`unparseable SIP from ${where} (${err.message}); dropped`);
+  }
+
+  /**
+   * drachtio-server runs sofia-sip with TPORT_LOG=1, and its tport_log_msg() marks a message it
+   * cannot log whole MSG_FLG_TRUNC (a line over 8192 bytes, or a NUL byte); sip_sanity_check()
+   * then fails and nta answers `400 Bad Request` statelessly (new To tag, Via with rport), before
+   * any transaction or app exists: no 100, no cdr, nothing to the app. An ACK (or a request
+   * without the headers a response needs) is dropped; over TCP the connection is shut after the 400.
+   */
+  private onTruncated(inb: Inbound, why: string): void {
+    const where = `${inb.transport}:${inb.remoteAddress}:${inb.remotePort}`;
+    try {
+      const req = parseAppSip(stampTopVia(inb.data.toString('utf8'), inb.remoteAddress, inb.remotePort));
+      if (req.isRequest && req.method !== 'ACK' && ['via', 'from', 'to', 'call-id', 'cseq'].every((h) => req.has(h))) {
+        parseVia(req.get('via')!);
+        const res = buildResponse(req, { status: 400, reason: 'Bad Request', toTag: newTag() });
+        this.problem(`SIP ${req.method} from ${where}: ${why}; answered 400 (sofia truncates it)`);
+        const peer: Peer = { transport: inb.transport, address: inb.remoteAddress, port: inb.remotePort };
+        if (inb.conn) peer.conn = inb.conn;
+        this.transport.send(peer.transport, peer.address, peer.port, res.toString(), peer.conn).then(
+          () => { if (inb.conn) inb.conn.end(); },
+          (err: Error) => this.problem(`send to ${where} failed: ${err.message}`),
+        );
+        return;
+      }
+    } catch {
+      /* fall through to drop */
+    }
+    this.problem(`SIP from ${where}: ${why}; dropped (sofia truncates it)`);
+    if (inb.conn) inb.conn.end();
   }
 
   private sendTo(peer: Peer, data: string): void {

@@ -13,6 +13,9 @@
  */
 import net from 'node:net';
 import { EventEmitter } from 'node:events';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { randomBytes, randomInt } from 'node:crypto';
 import {
   EslCommandParser, EslFrameError, apiResponse, authRequest, cmdHeader, commandReply, disconnectNotice, jsonEvent,
@@ -20,7 +23,7 @@ import {
 } from './esl-wire.js';
 import { baseFields, channelFields, heartbeatFields, newUuid, nowMicros, type CoreInfo, type Fields } from './events.js';
 import { SipTransport, hdr, tagOf, uriIn, type SipMsg, type SipPeer } from './sip.js';
-import { RtpPort, STATIC_PT, type G711, type RtpCounters } from './rtp.js';
+import { RtpPort, SRTP_TAG_BYTES, STATIC_PT, type G711, type RtpCounters } from './rtp.js';
 
 export interface FreeSwitchDoubleOptions {
   eslPassword: string;
@@ -43,6 +46,15 @@ export interface FreeSwitchDoubleOptions {
   breakLatencyMs?: number;
   /** Delay between a member's hangup and its del-member event (default 150 ms; recorded ~50 ms). */
   memberLeaveLatencyMs?: number;
+  /**
+   * FreeSWITCH global variables (what `<X-PRE-PROCESS cmd="set" data="name=value"/>` lines in its
+   * configuration define). The 3pcc offer is made when the INVITE arrives, before the dialplan,
+   * so only these decide `rtp_secure_media_inbound` / `rtp_secure_media` for fsmrf's (inbound)
+   * channels. Default: the set lines of the configuration this repository ships
+   * (sip-configs/freeswitch, or the directory in FS_DOUBLE_CONFIG; see freeswitchConfigVars());
+   * `{}` is stock FreeSWITCH (the recordings).
+   */
+  vars?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -74,6 +86,8 @@ export interface ChannelInfo {
   localRtpPort: number;
   remoteRtp?: { address: string; port: number };
   rtp: RtpCounters;
+  /** The SDES suite this leg negotiated (RTP/SAVP): it sends SRTP and drops plain RTP from then on. */
+  srtp?: string;
   /** The video stream (only with FreeSwitchDouble#videoPassthrough). */
   video?: { codec: string; localPort: number; remote?: { address: string; port: number }; rtp: RtpCounters };
   state: 'active' | 'hangup';
@@ -94,6 +108,8 @@ interface DoubleEvents {
   closed: [number];
   channel: [ChannelInfo];
   hangup: [ChannelInfo];
+  /** An RTP packet FreeSWITCH would ignore arrived on a channel (not relayed; counted in rtp.droppedPackets). */
+  rtpDropped: [uuid: string, pt: number, reason: 'payload-type' | 'srtp'];
 }
 
 const SIP_ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, MESSAGE, INFO, UPDATE, REGISTER, REFER, NOTIFY';
@@ -182,19 +198,26 @@ class Channel {
   info(): ChannelInfo {
     const i: ChannelInfo = {
       uuid: this.uuid, callId: this.callId, is3pcc: this.is3pcc, recvonly: this.recvonly, codec: this.codec,
-      localRtpPort: this.rtp.port, rtp: { ...this.rtp.counters, rxPayloadTypes: { ...this.rtp.counters.rxPayloadTypes }, txPayloadTypes: { ...this.rtp.counters.txPayloadTypes } },
+      localRtpPort: this.rtp.port, rtp: copyCounters(this.rtp.counters),
       state: this.state,
     };
+    if (this.rtp.srtp) i.srtp = this.rtp.srtp.suite;
     if (this.rtp.remote) i.remoteRtp = { ...this.rtp.remote };
     if (this.video) {
       const v = this.video.rtp;
-      i.video = { codec: this.video.codec, localPort: v.port, rtp: { ...v.counters, rxPayloadTypes: { ...v.counters.rxPayloadTypes }, txPayloadTypes: { ...v.counters.txPayloadTypes } } };
+      i.video = { codec: this.video.codec, localPort: v.port, rtp: copyCounters(v.counters) };
       if (v.remote) i.video.remote = { ...v.remote };
     }
     if (this.bridgedTo) i.bridgedTo = this.bridgedTo.uuid;
     if (this.conf) i.conference = { name: this.conf.conf.name, memberId: this.conf.memberId };
     return i;
   }
+}
+
+function copyCounters(c: RtpCounters): RtpCounters {
+  return {
+    ...c, rxPayloadTypes: { ...c.rxPayloadTypes }, txPayloadTypes: { ...c.txPayloadTypes }, droppedPayloadTypes: { ...c.droppedPayloadTypes },
+  };
 }
 
 class Conference {
@@ -234,6 +257,7 @@ interface SdpMedia {
   pts: number[];
   rtpmap: Map<number, string>;
   recvonly: boolean;
+  crypto: Array<{ tag: number; suite: string }>;
 }
 
 function parseSdp(sdp: string): { sessionAddress?: string; sessionRecvonly: boolean; media: SdpMedia[] } {
@@ -243,7 +267,7 @@ function parseSdp(sdp: string): { sessionAddress?: string; sessionRecvonly: bool
     const line = raw.trim();
     if (line.startsWith('m=audio ')) {
       const [, port, proto, ...pts] = line.slice(2).split(/\s+/);
-      cur = { port: Number(port), proto: proto ?? '', pts: pts.map(Number).filter(Number.isFinite), rtpmap: new Map(), recvonly: false };
+      cur = { port: Number(port), proto: proto ?? '', pts: pts.map(Number).filter(Number.isFinite), rtpmap: new Map(), recvonly: false, crypto: [] };
       out.media.push(cur);
     } else if (line.startsWith('m=')) cur = undefined;
     else if (line.startsWith('c=IN IP4 ')) {
@@ -253,6 +277,9 @@ function parseSdp(sdp: string): { sessionAddress?: string; sessionRecvonly: bool
     } else if (line.startsWith('a=rtpmap:')) {
       const m = /^a=rtpmap:(\d+)\s+([^/\s]+)/.exec(line);
       if (m && cur) cur.rtpmap.set(Number(m[1]), m[2]!.toUpperCase());
+    } else if (line.startsWith('a=crypto:')) {
+      const m = /^a=crypto:(\d+)\s+(\S+)\s+inline:/.exec(line);
+      if (m && cur) cur.crypto.push({ tag: Number(m[1]), suite: m[2]! });
     } else if (line === 'a=recvonly' || line === 'a=inactive') {
       if (cur) cur.recvonly = true;
       else if (out.media.length === 0) out.sessionRecvonly = true;
@@ -260,6 +287,14 @@ function parseSdp(sdp: string): { sessionAddress?: string; sessionRecvonly: bool
   }
   return out;
 }
+
+/** The codecs of the recorded 3pcc offer: [pt, encoding, rate, fmtp]. */
+const OFFER_CODECS: Array<[number, string, string, string?]> = [
+  [0, 'PCMU', '8000'], [8, 'PCMA', '8000'],
+  [102, 'opus', '48000/2', 'useinbandfec=1; maxaveragebitrate=30000; maxplaybackrate=48000; ptime=20; minptime=10; maxptime=40'],
+  [18, 'G729', '8000'], [101, 'telephone-event', '8000', '0-15'], [13, 'CN', '8000'],
+  [103, 'telephone-event', '48000', '0-15'], [104, 'CN', '48000'],
+];
 
 /** Video codecs FreeSWITCH passes through (no transcoding). */
 const PASSTHROUGH_VIDEO = new Set(['H264', 'H263', 'H263-1998', 'VP8']);
@@ -298,7 +333,106 @@ function parseVideo(sdp: string): VideoOffer | undefined {
 }
 
 function codecOf(m: SdpMedia, pt: number): string | undefined {
-  return m.rtpmap.get(pt) ?? (pt === 0 ? 'PCMU' : pt === 8 ? 'PCMA' : pt === 18 ? 'G729' : undefined);
+  return m.rtpmap.get(pt) ?? (pt === 0 ? 'PCMU' : pt === 8 ? 'PCMA' : pt === 18 ? 'G729' : pt === 13 ? 'CN' : undefined);
+}
+
+/** Payload types of a remote m-line with their encoding names: what a leg accepts (RtpPort#accept). */
+function acceptedOf(m: SdpMedia): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const pt of m.pts) out.set(pt, codecOf(m, pt) ?? 'unknown');
+  return out;
+}
+
+// ---------------------------------------------------------------- SDES-SRTP
+
+/**
+ * How FreeSWITCH treats SDES for a channel (switch_core_media.c, parse_crypto_prefs): optional
+ * offers RTP/SAVP (with crypto) and RTP/AVP, mandatory RTP/SAVP only, forbidden RTP/AVP only.
+ */
+export type SecureMedia = 'optional' | 'mandatory' | 'forbidden';
+
+/**
+ * The mode of an inbound channel (fsmrf's INVITEs are inbound to FreeSWITCH):
+ * `rtp_secure_media_inbound`, else `rtp_secure_media` (a `:SUITE...` tail is the suite list);
+ * none at all = optional; `true` = mandatory; anything else but `optional` = forbidden.
+ */
+export function secureMediaOf(vars: Record<string, string>): SecureMedia {
+  const raw = vars.rtp_secure_media_inbound ?? vars.rtp_secure_media;
+  const val = (raw ?? '').split(':')[0]!.trim().toLowerCase();
+  if (val === '' || val === 'optional') return 'optional';
+  if (val === 'mandatory' || ['true', 'yes', 'on', 'enabled', 'active', 'allow', '1'].includes(val)) return 'mandatory';
+  return 'forbidden';
+}
+
+/** FreeSWITCH's SDES suites in its order of preference (SUITES[] in switch_core_media.c), with key+salt bytes. */
+const SDES_SUITES: Array<[string, number]> = [
+  ['AEAD_AES_256_GCM_8', 44], ['AEAD_AES_256_GCM', 44], ['AEAD_AES_128_GCM_8', 28], ['AEAD_AES_128_GCM', 28],
+  ['AES_256_CM_HMAC_SHA1_80', 46], ['AES_192_CM_HMAC_SHA1_80', 38], ['AES_CM_128_HMAC_SHA1_80', 30],
+  ['AES_256_CM_HMAC_SHA1_32', 46], ['AES_192_CM_HMAC_SHA1_32', 38], ['AES_CM_128_HMAC_SHA1_32', 30], ['AES_CM_128_NULL_AUTH', 30],
+];
+const SUITE_ALIASES: Record<string, string> = {
+  AES_CM_256_HMAC_SHA1_80: 'AES_256_CM_HMAC_SHA1_80', AES_CM_192_HMAC_SHA1_80: 'AES_192_CM_HMAC_SHA1_80',
+  AES_CM_256_HMAC_SHA1_32: 'AES_256_CM_HMAC_SHA1_32', AES_CM_192_HMAC_SHA1_32: 'AES_192_CM_HMAC_SHA1_32',
+};
+
+function sdesKey(suite: string): string {
+  const bytes = SDES_SUITES.find(([n]) => n === suite)?.[1] ?? 30;
+  return randomBytes(bytes).toString('base64');
+}
+
+/**
+ * The audio m-line FreeSWITCH takes from a remote SDP: the first with a port whose profile the
+ * mode allows (RTP/SAVP needs an a=crypto of a suite it knows) and that offers PCMU or PCMA.
+ */
+function chooseAudio(sdp: ReturnType<typeof parseSdp>, mode: SecureMedia): { media: SdpMedia; codec: G711; crypto?: { tag: number; suite: string } } | undefined {
+  for (const m of sdp.media) {
+    if (m.port <= 0) continue;
+    const codec = m.pts.map((pt) => codecOf(m, pt)).find((n) => n === 'PCMU' || n === 'PCMA') as G711 | undefined;
+    if (!codec) continue;
+    if (m.proto === 'RTP/SAVP') {
+      if (mode === 'forbidden') continue;
+      const c = m.crypto.map((x) => ({ tag: x.tag, suite: SUITE_ALIASES[x.suite] ?? x.suite })).find((x) => SRTP_TAG_BYTES[x.suite] !== undefined);
+      if (c) return { media: m, codec, crypto: c };
+    } else if (m.proto === 'RTP/AVP') {
+      if (mode !== 'mandatory') return { media: m, codec };
+    }
+  }
+  return undefined;
+}
+
+/** Where the configuration this repository ships for FreeSWITCH lives. */
+const PROJECT_FS_CONFIG = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'sip-configs', 'freeswitch');
+
+/**
+ * FreeSWITCH global variables set by `<X-PRE-PROCESS cmd="set" data="name=value"/>` in the XML
+ * files under `dir` (read in path order, later ones win, as FreeSWITCH's preprocessor would for
+ * one include order). Values still holding `$${...}` references are left out; `env-set` lines are
+ * ignored (the environment of a test run is not FreeSWITCH's). A missing dir gives {}.
+ */
+export function freeswitchConfigVars(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const files: string[] = [];
+  const walk = (d: string): void => {
+    let names: string[];
+    try {
+      names = readdirSync(d).sort();
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (n.endsWith('.xml')) files.push(p);
+    }
+  };
+  walk(dir);
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8').replace(/<!--[\s\S]*?-->/g, '');
+    for (const m of text.matchAll(/<X-PRE-PROCESS\s+cmd="set"\s+data="([^"=]+)=([^"]*)"\s*\/>/g)) {
+      if (!m[2]!.includes('$${')) out[m[1]!.trim()] = m[2]!.trim();
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- the double
@@ -315,6 +449,8 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
   readonly problems: string[] = [];
   private readonly core: CoreInfo;
   private readonly opts: Required<Omit<FreeSwitchDoubleOptions, 'log' | 'sipPort' | 'eslPort'>> & { log?: (l: string) => void };
+  /** FreeSWITCH's global variables (options.vars; `global_setvar` changes them). */
+  readonly globals: Record<string, string>;
   private esl!: net.Server;
   private sip!: SipTransport;
   private readonly conns = new Set<EslConn>();
@@ -344,8 +480,10 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
       fileDurationMs: o.fileDurationMs ?? (() => 2000),
       breakLatencyMs: o.breakLatencyMs ?? 250,
       memberLeaveLatencyMs: o.memberLeaveLatencyMs ?? 150,
+      vars: o.vars ?? freeswitchConfigVars(process.env.FS_DOUBLE_CONFIG ?? PROJECT_FS_CONFIG),
       ...(o.log ? { log: o.log } : {}),
     };
+    this.globals = { ...this.opts.vars };
     this.core = { coreUuid: newUuid(), hostname: 'fs-double', ipv4: this.opts.reportedIpv4, version: '1.10.12-double' };
   }
 
@@ -368,6 +506,14 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
   get sipAddress(): string {
     return `${this.opts.host}:${this.sip.port}`;
   }
+  /**
+   * SDES mode of the next fsmrf channel (switch_core_session_parse_crypto_prefs for an inbound
+   * channel), from the globals as they are when its INVITE arrives.
+   */
+  get secureMedia(): SecureMedia {
+    return secureMediaOf(this.globals);
+  }
+
   get connectionCount(): number {
     return this.conns.size;
   }
@@ -968,6 +1114,19 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
         return `UP 0 years, 0 days\nFreeSWITCH (Version ${this.core.version}) is ready\n${this.sessionsSinceStartup} session(s) since startup\n${this.channels.size} session(s) - peak ${this.channels.size}\n${this.opts.maxSessions} session(s) max\n`;
       case 'version':
         return `FreeSWITCH Version ${this.core.version}\n`;
+      case 'global_getvar':
+        // mod_commands: the value (empty if unset), or every name=value without an argument
+        if (a[0]) return this.globals[a[0]] ?? '';
+        return Object.entries(this.globals).map(([k, v]) => `${k}=${v}\n`).join('');
+      case 'global_setvar': {
+        // mod_commands: `name=value` (an empty value unsets it) -> "+OK"
+        const m = /^([^=]+)=?(.*)$/.exec(a.join(' '));
+        if (!m || !m[1]!.trim()) return '-USAGE: <var>=<value> [=<value2>]\n';
+        const value = m[2]!.split('=')[0]!.trim();
+        if (value) this.globals[m[1]!.trim()] = value;
+        else delete this.globals[m[1]!.trim()];
+        return '+OK';
+      }
       case 'uuid_exists':
         return this.channels.has(a[0] ?? '') ? 'true' : 'false';
       case 'uuid_kill': {
@@ -1303,15 +1462,16 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     let codec: G711 = 'PCMU';
     let remote: { address: string; port: number } | undefined;
     let dtmfPt = 101;
+    let chosen: ReturnType<typeof chooseAudio>;
     if (!is3pcc) {
       const sdp = parseSdp(m.body);
-      const media = sdp.media.find((x) => x.proto === 'RTP/AVP' && x.port > 0) ?? sdp.media[0];
-      const pick = media?.pts.map((pt) => ({ pt, name: codecOf(media, pt) })).find((x) => x.name === 'PCMU' || x.name === 'PCMA');
-      if (!media || !pick) {
+      chosen = chooseAudio(sdp, this.secureMedia);
+      if (!chosen) {
         this.respond(m, peer, 488, 'Not Acceptable Here', { toTag: randomBytes(6).toString('base64url') });
         return;
       }
-      codec = pick.name as G711;
+      const media = chosen.media;
+      codec = chosen.codec;
       const te = [...media.rtpmap.entries()].find(([, n]) => n === 'TELEPHONE-EVENT');
       if (te) dtmfPt = te[0];
       remote = { address: media.address ?? sdp.sessionAddress ?? peer.address, port: media.port };
@@ -1326,10 +1486,13 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     rtp.pt = STATIC_PT[codec];
     rtp.dtmfPt = dtmfPt;
     if (remote) rtp.remote = remote;
+    // until a remote SDP says otherwise a 3pcc leg takes what it offered
+    rtp.accept = chosen ? acceptedOf(chosen.media) : new Map(OFFER_CODECS.map(([pt, name]) => [pt, name.toUpperCase()]));
+    if (chosen?.crypto) rtp.srtp = { suite: chosen.crypto.suite, tagBytes: SRTP_TAG_BYTES[chosen.crypto.suite]! };
     const contact = hdr(m, 'contact');
     const ch = new Channel(callId, tagOf(hdr(m, 'from')) ?? '', m, peer, contact ? uriIn(contact) : `sip:${peer.address}:${peer.port}`,
       rtp, is3pcc, `${target[1]}:${target[2]}`);
-    ch.localSdp = is3pcc ? this.offerSdp(rtp.port) : this.answerSdp(rtp.port, codec, dtmfPt);
+    ch.localSdp = is3pcc ? this.offerSdp(rtp.port) : this.answerSdp(rtp.port, codec, dtmfPt, chosen?.crypto);
     if (this.videoPassthrough) {
       ch.localSdp += is3pcc ? await this.offerVideo(ch) : await this.acceptVideo(ch, m.body);
       if (this.stopped) {
@@ -1352,6 +1515,11 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
       delete ch.vars.remote_media_ip;
       delete ch.vars.remote_media_port;
     }
+    if (rtp.srtp) Object.assign(ch.vars, { rtp_secure_media_negotiated: rtp.srtp.suite, rtp_secure_audio_confirmed: 'true' });
+    rtp.onDropped = (pt, why) => this.emit('rtpDropped', ch.uuid, pt, why);
+    rtp.onDrop = (pt, why) => this.log(why === 'srtp'
+      ? `${ch.uuid}: plain RTP (PT ${pt}) on a leg that negotiated ${ch.rtp.srtp?.suite}: dropped (SRTP unprotect fails)`
+      : `${ch.uuid}: RTP PT ${pt} not in the leg's remote SDP (${[...(ch.rtp.accept?.keys() ?? [])].join(' ')}): dropped`);
     rtp.onDtmf = (digit, duration) => {
       if (ch.state === 'active') this.publish(this.chFields(ch, 'DTMF', { 'DTMF-Digit': digit, 'DTMF-Duration': String(duration), 'DTMF-Source': 'RTP' }));
     };
@@ -1381,13 +1549,17 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
   /** Offer in a re-INVITE: pick PCMU/PCMA, take the remote address, answer from the same port. */
   private applyRemoteSdp(ch: Channel, body: string, offer: boolean): boolean {
     const sdp = parseSdp(body);
-    const media = sdp.media.find((x) => x.proto === 'RTP/AVP' && x.port > 0) ?? sdp.media[0];
-    const pick = media?.pts.map((pt) => codecOf(media, pt)).find((n) => n === 'PCMU' || n === 'PCMA') as G711 | undefined;
-    if (!media || !pick) return false;
+    const chosen = chooseAudio(sdp, this.secureMedia);
+    if (!chosen) return false;
+    const { media, codec: pick } = chosen;
     ch.rtp.codec = pick;
     ch.rtp.pt = STATIC_PT[pick];
     const te = [...media.rtpmap.entries()].find(([, n]) => n === 'TELEPHONE-EVENT');
     if (te) ch.rtp.dtmfPt = te[0];
+    ch.rtp.accept = acceptedOf(media);
+    // An RTP/AVP re-offer on a leg that negotiated SRTP is answered RTP/AVP, but the RTP session
+    // keeps its keys: it goes on sending SRTP and dropping plain RTP (recording T1).
+    this.secureLeg(ch, chosen.crypto);
     ch.recvonly = sdp.sessionRecvonly || media.recvonly;
     const addr = media.address ?? sdp.sessionAddress;
     if (addr) {
@@ -1396,10 +1568,17 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     }
     Object.assign(ch.vars, { switch_r_sdp: body, read_codec: pick, write_codec: pick, rtp_use_codec_name: pick });
     if (offer) {
-      ch.localSdp = this.answerSdp(ch.rtp.port, pick, ch.rtp.dtmfPt) + this.reofferVideo(ch, body);
+      ch.localSdp = this.answerSdp(ch.rtp.port, pick, ch.rtp.dtmfPt, chosen.crypto) + this.reofferVideo(ch, body);
       ch.vars.rtp_local_sdp_str = ch.localSdp;
     }
     return true;
+  }
+
+  /** The leg negotiated SDES with `crypto`: from now on its RTP is SRTP. */
+  private secureLeg(ch: Channel, crypto: { tag: number; suite: string } | undefined): void {
+    if (!crypto || ch.rtp.srtp) return;
+    ch.rtp.srtp = { suite: crypto.suite, tagBytes: SRTP_TAG_BYTES[crypto.suite]! };
+    Object.assign(ch.vars, { rtp_secure_media_negotiated: crypto.suite, rtp_secure_audio_confirmed: 'true' });
   }
 
   /**
@@ -1442,13 +1621,16 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
 
   private applyAck(ch: Channel, body: string): void {
     const sdp = parseSdp(body);
-    const media = sdp.media.find((x) => x.proto === 'RTP/AVP' && x.port > 0) ?? sdp.media[0];
+    const chosen = chooseAudio(sdp, this.secureMedia);
+    const media = chosen?.media ?? sdp.media.find((x) => x.proto === 'RTP/AVP' && x.port > 0) ?? sdp.media[0];
     if (sdp.sessionRecvonly || media?.recvonly) ch.recvonly = true;
     if (!media) return;
-    const pick = media.pts.map((pt) => codecOf(media, pt)).find((n) => n === 'PCMU' || n === 'PCMA') as G711 | undefined;
-    if (pick) {
-      ch.rtp.codec = pick;
-      ch.rtp.pt = STATIC_PT[pick];
+    if (chosen) {
+      ch.rtp.codec = chosen.codec;
+      ch.rtp.pt = STATIC_PT[chosen.codec];
+      ch.rtp.accept = acceptedOf(media);
+      // F2: the answer fsmrf ACKs with is FreeSWITCH's own offer, RTP/SAVP first: the leg goes SRTP
+      this.secureLeg(ch, chosen.crypto);
     }
     const addr = media.address ?? sdp.sessionAddress;
     if (addr) {
@@ -1459,29 +1641,32 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     ch.vars.switch_r_sdp = body;
   }
 
-  private answerSdp(port: number, codec: G711, dtmfPt: number): string {
+  private answerSdp(port: number, codec: G711, dtmfPt: number, crypto?: { tag: number; suite: string }): string {
     const sess = randomInt(1_000_000_000, 1_900_000_000);
     const pt = STATIC_PT[codec];
     return [
       'v=0', `o=FreeSWITCH ${sess} ${sess + 1} IN IP4 ${this.opts.reportedIpv4}`, 's=FreeSWITCH', `c=IN IP4 ${this.opts.host}`, 't=0 0',
-      `m=audio ${port} RTP/AVP ${pt} ${dtmfPt}`, `a=rtpmap:${pt} ${codec}/8000`, `a=rtpmap:${dtmfPt} telephone-event/8000`,
-      `a=fmtp:${dtmfPt} 0-15`, 'a=ptime:20', '',
+      `m=audio ${port} ${crypto ? 'RTP/SAVP' : 'RTP/AVP'} ${pt} ${dtmfPt}`, `a=rtpmap:${pt} ${codec}/8000`, `a=rtpmap:${dtmfPt} telephone-event/8000`,
+      `a=fmtp:${dtmfPt} 0-15`, 'a=ptime:20', ...(crypto ? [`a=crypto:${crypto.tag} ${crypto.suite} inline:${sdesKey(crypto.suite)}`] : []), '',
     ].join('\r\n');
   }
 
-  /** 3pcc offer: SDES-SRTP (RTP/SAVP with crypto) plus plain RTP/AVP, as recorded (F2). */
+  /**
+   * 3pcc offer, laid out as recorded (F2, interop B1/T1): with SDES optional (stock) an RTP/SAVP
+   * m-line with one a=crypto per suite, then the same codecs as RTP/AVP; mandatory: RTP/SAVP only;
+   * forbidden (rtp_secure_media[_inbound]=forbidden): RTP/AVP only. Codecs as the recorded profile
+   * offers them (codec-prefs PCMU,PCMA,OPUS,G729; telephone-event 101).
+   */
   private offerSdp(port: number): string {
     const sess = randomInt(1_000_000_000, 1_900_000_000);
-    const key = (n: number): string => randomBytes(n).toString('base64');
-    const codecs = [
-      `m=audio ${port} RTP/AVP 0 8 101 13`, 'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000',
-      'a=fmtp:101 0-15', 'a=rtpmap:13 CN/8000', 'a=ptime:20',
-    ];
+    const pts = OFFER_CODECS.map(([pt]) => pt).join(' ');
+    const maps = OFFER_CODECS.flatMap(([pt, name, rate, fmtp]) => [`a=rtpmap:${pt} ${name}/${rate}`, ...(fmtp ? [`a=fmtp:${pt} ${fmtp}`] : [])]);
+    const savp = [`m=audio ${port} RTP/SAVP ${pts}`, ...maps, ...SDES_SUITES.map(([suite], i) => `a=crypto:${i + 1} ${suite} inline:${sdesKey(suite)}`), 'a=ptime:20'];
+    const avp = [`m=audio ${port} RTP/AVP ${pts}`, ...maps, 'a=ptime:20'];
+    const mode = this.secureMedia;
     return [
       'v=0', `o=FreeSWITCH ${sess} ${sess + 1} IN IP4 ${this.opts.reportedIpv4}`, 's=FreeSWITCH', `c=IN IP4 ${this.opts.host}`, 't=0 0',
-      codecs[0]!.replace('RTP/AVP', 'RTP/SAVP'), ...codecs.slice(1, -1),
-      `a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:${key(30)}`, `a=crypto:2 AES_CM_128_HMAC_SHA1_32 inline:${key(30)}`, 'a=ptime:20',
-      ...codecs, '',
+      ...(mode === 'forbidden' ? [] : savp), ...(mode === 'mandatory' ? [] : avp), '',
     ].join('\r\n');
   }
 

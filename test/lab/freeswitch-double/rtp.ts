@@ -4,7 +4,7 @@
  * source for playback. Counters only: the double never produces jitter, loss or MOS figures.
  */
 import dgram from 'node:dgram';
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 
 export type G711 = 'PCMU' | 'PCMA';
 
@@ -19,7 +19,30 @@ export interface RtpCounters {
   relayedTx: number;
   /** Payload types sent, with counts. */
   txPayloadTypes: Record<number, number>;
+  /**
+   * Of rxPackets, those FreeSWITCH ignores: a payload type the leg's remote SDP did not negotiate
+   * ("Could not change to payload type N, ignoring..."), or plain RTP on a leg that negotiated
+   * SRTP (unprotect fails). Neither is relayed nor read for DTMF.
+   */
+  droppedPackets: number;
+  /** Dropped packets by payload type. */
+  droppedPayloadTypes: Record<number, number>;
+  /** Of droppedPackets, those dropped because the leg is SRTP (the double cannot unprotect, as no peer of the tests protects). */
+  srtpDropped: number;
 }
+
+/** An SDES suite a leg negotiated: its name and the length of the authentication tag it adds. */
+export interface SrtpState {
+  suite: string;
+  tagBytes: number;
+}
+
+/** Authentication tag length per FreeSWITCH SDES suite (AEAD tags: _8 = 8 bytes, else 16). */
+export const SRTP_TAG_BYTES: Record<string, number> = {
+  AEAD_AES_256_GCM_8: 8, AEAD_AES_256_GCM: 16, AEAD_AES_128_GCM_8: 8, AEAD_AES_128_GCM: 16,
+  AES_256_CM_HMAC_SHA1_80: 10, AES_192_CM_HMAC_SHA1_80: 10, AES_CM_128_HMAC_SHA1_80: 10,
+  AES_256_CM_HMAC_SHA1_32: 4, AES_192_CM_HMAC_SHA1_32: 4, AES_CM_128_HMAC_SHA1_32: 4, AES_CM_128_NULL_AUTH: 0,
+};
 
 // ---- G.711 (ITU-T G.711 segment encoding, written from the algorithm description) ----
 
@@ -113,9 +136,30 @@ export function telephoneEventPacket(event: number, end: boolean, seq: number, o
   return b;
 }
 
+/** The G.711 law of payload type `pt` on a leg, by its remote SDP's rtpmap (or the static 0/8). */
+function g711Of(pt: number, accept: Map<number, string> | undefined): G711 | undefined {
+  const name = accept?.get(pt) ?? (pt === 0 ? 'PCMU' : pt === 8 ? 'PCMA' : undefined);
+  return name === 'PCMU' || name === 'PCMA' ? name : undefined;
+}
+
 /** One channel's media port. */
 export class RtpPort {
-  readonly counters: RtpCounters = { rxPackets: 0, txPackets: 0, rxPayloadTypes: {}, relayedTx: 0, txPayloadTypes: {} };
+  readonly counters: RtpCounters = {
+    rxPackets: 0, txPackets: 0, rxPayloadTypes: {}, relayedTx: 0, txPayloadTypes: {}, droppedPackets: 0, droppedPayloadTypes: {}, srtpDropped: 0,
+  };
+  /**
+   * Payload types the leg's remote SDP negotiated, with their encoding names (PCMU, PCMA,
+   * TELEPHONE-EVENT, CN, ...). Packets of any other type are dropped and counted (FreeSWITCH
+   * ignores them); the telephone-event type `dtmfPt` is always accepted. Unset = accept all.
+   */
+  accept?: Map<number, string>;
+  /** SDES-SRTP negotiated on this leg: packets out carry an auth tag and an unreadable payload, plain RTP in is dropped. */
+  srtp?: SrtpState;
+  /** A packet was dropped (first time per payload type and reason, for the double's log). */
+  onDrop?: (pt: number, reason: 'payload-type' | 'srtp') => void;
+  /** Every dropped packet. */
+  onDropped?: (pt: number, reason: 'payload-type' | 'srtp') => void;
+  private readonly dropSeen = new Set<string>();
   remote?: { address: string; port: number };
   codec: G711 = 'PCMU';
   /** Payload type the far end uses for the negotiated codec (static 0/8). */
@@ -132,6 +176,7 @@ export class RtpPort {
   private ts = randomInt(0, 0x7fffffff);
   private tone?: NodeJS.Timeout;
   private closed = false;
+  private readonly keystream = randomBytes(64);
 
   private constructor(private readonly sock: dgram.Socket, readonly port: number, readonly host: string) {
     sock.on('message', (pkt, rinfo) => this.onPacket(pkt, rinfo));
@@ -153,6 +198,18 @@ export class RtpPort {
     if (pt >= 72 && pt <= 76) return; // RTCP on the RTP port (rtcp-mux), not counted as RTP
     this.counters.rxPackets++;
     this.counters.rxPayloadTypes[pt] = (this.counters.rxPayloadTypes[pt] ?? 0) + 1;
+    const drop = this.srtp ? 'srtp' : this.accept && pt !== this.dtmfPt && !this.accept.has(pt) ? 'payload-type' : undefined;
+    if (drop) {
+      this.counters.droppedPackets++;
+      this.counters.droppedPayloadTypes[pt] = (this.counters.droppedPayloadTypes[pt] ?? 0) + 1;
+      if (drop === 'srtp') this.counters.srtpDropped++;
+      this.onDropped?.(pt, drop);
+      if (!this.dropSeen.has(`${drop}:${pt}`)) {
+        this.dropSeen.add(`${drop}:${pt}`);
+        this.onDrop?.(pt, drop);
+      }
+      return;
+    }
     // Symmetric RTP: learn the far end's real source, as FreeSWITCH's auto-adjust does.
     if (!this.remote || this.remote.address !== rinfo.address || this.remote.port !== rinfo.port) {
       if (!(rinfo.address === this.host && rinfo.port === this.port)) this.remote = { address: rinfo.address, port: rinfo.port };
@@ -217,12 +274,15 @@ export class RtpPort {
     const headLen = 12 + 4 * cc;
     let payload = pkt.subarray(headLen);
     let outPt: number;
-    if (pt === from.pt) {
-      payload = transcodeG711(from.codec, this.codec, payload);
+    // the codec of this packet's type: the negotiated one, or another the remote SDP listed
+    // (FreeSWITCH switches its read codec to it: "Changing current codec to ...")
+    const inCodec = pt === from.pt ? from.codec : pt === from.dtmfPt ? undefined : g711Of(pt, from.accept);
+    if (inCodec) {
+      payload = transcodeG711(inCodec, this.codec, payload);
       outPt = this.pt;
     } else if (pt === from.dtmfPt) outPt = this.dtmfPt;
     else return; // comfort noise and other types are not relayed
-    const samples = pt === from.pt ? payload.length : 0;
+    const samples = inCodec ? payload.length : 0;
     this.counters.relayedTx++;
     this.sendRaw(outPt, payload, samples, (pkt[1]! & 0x80) !== 0);
   }
@@ -250,6 +310,13 @@ export class RtpPort {
     this.ts = (this.ts + samples) >>> 0;
     this.counters.txPackets++;
     this.counters.txPayloadTypes[pt] = (this.counters.txPayloadTypes[pt] ?? 0) + 1;
+    if (this.srtp) {
+      // SRTP as a plain-RTP receiver sees it: the header in clear, the payload unreadable, the tag appended
+      const enc = Buffer.allocUnsafe(payload.length);
+      for (let i = 0; i < payload.length; i++) enc[i] = payload[i]! ^ this.keystream[i % this.keystream.length]!;
+      this.sock.send(Buffer.concat([h, enc, randomBytes(this.srtp.tagBytes)]), this.remote!.port, this.remote!.address);
+      return;
+    }
     this.sock.send(Buffer.concat([h, payload]), this.remote!.port, this.remote!.address);
   }
 
@@ -291,6 +358,8 @@ export class RtpPort {
     if (this.dtmfTimer) clearTimeout(this.dtmfTimer);
     this.sink = undefined;
     this.onDtmf = undefined;
+    this.onDrop = undefined;
+    this.onDropped = undefined;
     this.sock.close();
   }
 }
