@@ -2,7 +2,7 @@
  * `npm run bench [-- name...]`: runs the benchmarks and prints ratios measured in one run.
  * Each module measures the thing and its baseline side by side, so machine speed cancels out.
  * Flags pass through as `--name=value` (arguments not starting with '-' name benches).
- * `load` (bench/load.ts, minutes long, also `npm run bench:load`) runs only when named.
+ * `load` (bench/load.ts, minutes long, also `npm run bench:load`) and `audit-flood` run only when named.
  */
 interface BenchModule {
   run(args: string[]): Promise<void>;
@@ -15,10 +15,11 @@ const benches: Record<string, () => Promise<BenchModule>> = {
   'h323-call': () => import('./h323-call.js') as Promise<BenchModule>,
   calls: () => import('./calls.js') as Promise<BenchModule>,
   load: () => import('./load.js') as Promise<BenchModule>,
+  'audit-flood': () => import('./audit-flood.js') as Promise<BenchModule>,
 };
 
-/** Not part of a plain `npm run bench`: a load sweep takes minutes and stops at the knee. */
-const OPT_IN = new Set(['load']);
+/** Not part of a plain `npm run bench`: a load sweep takes minutes and stops at the knee; the audit flood writes 100k fdatasync'ed records. */
+const OPT_IN = new Set(['load', 'audit-flood']);
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

@@ -4,3 +4,4 @@ export * from './verify.js';
 export * from './log.js';
 export * from './metrics.js';
 export * from './monitor.js';
+export * from './aggregate.js';

@@ -29,6 +29,21 @@ export interface AuditInput {
   /** Gates that admitted before the deciding one. */
   passed?: string[];
   latencyUs?: number;
+  /**
+   * Present on a record that stands for several refusals (lib/audit/aggregate.ts): how many,
+   * the first and last of them (ms since the epoch), and whether `source` is one source or the
+   * record gathers the sources past the per-window cap ('other-sources', no source field).
+   */
+  aggregate?: AggregateInput;
+}
+
+export type AggregateKind = 'source' | 'other-sources';
+
+export interface AggregateInput {
+  kind: AggregateKind;
+  count: number;
+  firstMs: number;
+  lastMs: number;
 }
 
 export interface AuditRecord {
@@ -46,6 +61,11 @@ export interface AuditRecord {
   pii?: PiiCounts;
   passed?: string[];
   latencyUs?: number;
+  /** Aggregate records only (see AuditInput.aggregate): kind, count, first and last time (ISO 8601). */
+  aggregate?: AggregateKind;
+  count?: number;
+  firstTime?: string;
+  lastTime?: string;
   prev: string;
   hash: string;
 }
@@ -82,16 +102,20 @@ const str = (v: string): string => (v.length < 128 && PLAIN.test(v) ? `"${v}"` :
 /**
  * canonicalJson specialised to the record shape (same output, no generic key sorting): the
  * chain writes one record per SIP request, so this sits on the hot path. Fields are written in
- * sorted key order: callId decision gate hash identity latencyUs method passed pii prev reason
- * seq source status time v.
+ * sorted key order: aggregate callId count decision firstTime gate hash identity lastTime
+ * latencyUs method passed pii prev reason seq source status time v.
  */
 export function canonicalRecord(rec: Partial<AuditRecord>): string {
   const parts: string[] = [];
+  if (rec.aggregate !== undefined) parts.push(`"aggregate":${str(rec.aggregate)}`);
   if (rec.callId !== undefined) parts.push(`"callId":${str(rec.callId)}`);
+  if (rec.count !== undefined) parts.push(`"count":${JSON.stringify(rec.count)}`);
   if (rec.decision !== undefined) parts.push(`"decision":${str(rec.decision)}`);
+  if (rec.firstTime !== undefined) parts.push(`"firstTime":${str(rec.firstTime)}`);
   if (rec.gate !== undefined) parts.push(`"gate":${str(rec.gate)}`);
   if (rec.hash !== undefined) parts.push(`"hash":${str(rec.hash)}`);
   if (rec.identity !== undefined) parts.push(`"identity":${str(rec.identity)}`);
+  if (rec.lastTime !== undefined) parts.push(`"lastTime":${str(rec.lastTime)}`);
   if (rec.latencyUs !== undefined) parts.push(`"latencyUs":${JSON.stringify(rec.latencyUs)}`);
   if (rec.method !== undefined) parts.push(`"method":${str(rec.method)}`);
   if (rec.passed !== undefined) parts.push(`"passed":${JSON.stringify(rec.passed)}`);
@@ -198,11 +222,25 @@ export function sealRecord(input: AuditInput, idKey: Buffer | string | IdHasher,
     prev,
     hash: '',
   };
+  const agg = input.aggregate;
+  if (agg) {
+    record.aggregate = agg.kind;
+    record.count = agg.count;
+    record.firstTime = new Date(agg.firstMs).toISOString();
+    record.lastTime = new Date(agg.lastMs).toISOString();
+  }
   // Keys in sorted order; decision and gate are always present, so is everything from prev on.
-  // The id tokens are hex and the time is ISO 8601: JSON strings as they stand.
-  const head = `${record.callId !== undefined ? `"callId":"${record.callId}",` : ''}"decision":${str(record.decision)},"gate":${str(record.gate)}`;
+  // The id tokens are hex and the times are ISO 8601: JSON strings as they stand.
+  let head = '';
+  if (record.aggregate !== undefined) head += `"aggregate":${str(record.aggregate)},`;
+  if (record.callId !== undefined) head += `"callId":"${record.callId}",`;
+  if (record.count !== undefined) head += `"count":${num(record.count)},`;
+  head += `"decision":${str(record.decision)},`;
+  if (record.firstTime !== undefined) head += `"firstTime":"${record.firstTime}",`;
+  head += `"gate":${str(record.gate)}`;
   let tail = '';
   if (record.identity !== undefined) tail += `"identity":"${record.identity}",`;
+  if (record.lastTime !== undefined) tail += `"lastTime":"${record.lastTime}",`;
   if (record.latencyUs !== undefined) tail += `"latencyUs":${num(record.latencyUs)},`;
   if (record.method !== undefined) tail += `"method":${str(record.method)},`;
   if (record.passed !== undefined) tail += `"passed":${strArray(record.passed)},`;

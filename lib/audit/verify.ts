@@ -77,6 +77,12 @@ export function checkShape(value: unknown): string | undefined {
   const r = value as Record<string, unknown>;
   if (r.v !== 1) return 'unknown record version';
   for (const [k, t] of FIELDS) if (typeof r[k] !== t) return `field ${k} missing or not a ${t}`;
+  // An aggregate record (one line for many refusals) must say how many and when.
+  if (r.aggregate !== undefined || r.count !== undefined) {
+    if (r.aggregate !== 'source' && r.aggregate !== 'other-sources') return 'field aggregate not source or other-sources';
+    if (typeof r.count !== 'number' || !Number.isInteger(r.count) || r.count < 1) return 'field count not a positive integer';
+    if (typeof r.firstTime !== 'string' || typeof r.lastTime !== 'string') return 'aggregate without firstTime/lastTime';
+  }
   return undefined;
 }
 

@@ -64,6 +64,14 @@ export interface GatewayConfig {
     fsync: boolean;
     /** Seconds between background re-verifications of the whole audit chain; 0 = off. */
     verifyIntervalS: number;
+    /**
+     * Window of the per-source aggregation of repeated refusals (rate limits, lockouts, oversized
+     * requests): one record per source and reason per window with the count; 0 = off (a record
+     * for every refusal).
+     */
+    aggregateWindowS: number;
+    /** Most sources aggregated at once per window; refusals from further sources merge into one other-sources record per reason. */
+    aggregateMaxOpen: number;
   };
   /** The H.323 edge (GnuGk neighbour); absent = SIP only. */
   h323?: H323Config;
@@ -285,7 +293,7 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
   if (enabled && !registryFile) r.fail('registry.file', 'required while policy.enabled (the people and keys allowed in)');
 
   const au = r.object('audit', root.audit);
-  r.noUnknownKeys('audit', au, ['dir', 'idKeyFile', 'fsync', 'verifyIntervalS']);
+  r.noUnknownKeys('audit', au, ['dir', 'idKeyFile', 'fsync', 'verifyIntervalS', 'aggregateWindowS', 'aggregateMaxOpen']);
   const auditDir = r.string('AUDIT_DIR', env.AUDIT_DIR, r.string('audit.dir', au.dir, ''));
   if (enabled && !auditDir) r.fail('audit.dir', 'required while policy.enabled (every decision is written there)');
   const idKeyFile = r.optionalString('audit.idKeyFile', au.idKeyFile);
@@ -411,6 +419,8 @@ export function validateConfig(raw: unknown, env: Env = {}, read: (p: string) =>
       idKey,
       fsync: r.bool('audit.fsync', au.fsync, true),
       verifyIntervalS: r.int('audit.verifyIntervalS', au.verifyIntervalS, 300, 0, 86_400),
+      aggregateWindowS: r.int('audit.aggregateWindowS', au.aggregateWindowS, 10, 0, 3600),
+      aggregateMaxOpen: r.int('audit.aggregateMaxOpen', au.aggregateMaxOpen, 1024, 1, 1_000_000),
     },
     registrar,
     ...(h323 ? { h323 } : {}),

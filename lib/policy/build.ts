@@ -11,7 +11,7 @@ import type { CallLedger, Clock, CounterStore, TokenBucketStore, TtlSet } from '
 import { MemoryCallLedger, MemoryCounterStore, MemoryTokenBuckets, MemoryTtlSet } from '../state/memory.js';
 import { systemClock } from '../state/types.js';
 import { AuthFailureTracker, DEFAULT_LOCKOUT, type LockoutConfig } from './auth-failures.js';
-import { PolicyChain } from './chain.js';
+import { PolicyChain, type RefusalAggregator } from './chain.js';
 import { CodecGate, type CodecGateConfig } from './codec-gate.js';
 import { DigestGate, type DigestConfig } from './digest.js';
 import { FairnessGate, type FairnessConfig } from './fairness.js';
@@ -44,6 +44,8 @@ export interface PolicyDeps {
   registry: RegistryReader;
   audit: AuditSink;
   metrics?: DecisionMetrics;
+  /** Per-source aggregation of repeated refusals (AuditAggregator over the same audit); absent = a record per decision. */
+  aggregator?: RefusalAggregator;
   stores?: PolicyStores;
   clock?: Clock;
 }
@@ -72,6 +74,6 @@ export function buildPolicyChain(cfg: PolicyConfig, deps: PolicyDeps): { chain: 
     new CodecGate(cfg.codecs),
     new FairnessGate(stores.ledger, cfg.fairness),
   ];
-  const chain = new PolicyChain(gates, { audit: deps.audit, ledger: stores.ledger, metrics: deps.metrics });
+  const chain = new PolicyChain(gates, { audit: deps.audit, ledger: stores.ledger, metrics: deps.metrics, ...(deps.aggregator ? { aggregator: deps.aggregator } : {}) });
   return { chain, stores, failures };
 }

@@ -5,9 +5,17 @@
  * (call slot, bandwidth) are released when a later gate refuses. A gate that throws (e.g. a
  * state store down) yields 503, never 500; an audit write that fails yields 503 too: the gateway
  * fails closed rather than admit without a witness.
+ *
+ * Under a flood (with an aggregator, audit.aggregateWindowS > 0) the refusals in
+ * AGGREGATED_REFUSALS - those that only say "this source is over a limit" - are audited per
+ * source and window instead (lib/audit/aggregate.ts): the first one of a source is written and
+ * durable before it is answered, like any decision; repeats are counted and answered at once.
+ * Admissions, challenges and every other refusal (wrong password, identity, anti-Sybil, SDP,
+ * quota) keep a record each.
  */
-import type { AuditRecord } from '../audit/record.js';
+import type { AuditInput, AuditRecord } from '../audit/record.js';
 import type { AuditSink } from '../audit/sink.js';
+import type { SubmitOptions } from '../audit/aggregate.js';
 import type { DecisionMetrics } from '../audit/metrics.js';
 import type { CallLedger } from '../state/types.js';
 import { componentLogger } from '../log/logger.js';
@@ -20,14 +28,41 @@ export interface ChainResult {
   /** Changes to apply before forwarding (only meaningful when admitted). */
   mutations: Mutations;
   state: ChainState;
+  /** The decision's own record; absent when it was counted into an aggregate (or the audit failed). */
   record?: AuditRecord;
+  /** True when the refusal was counted into a per-source aggregate record (see AGGREGATED_REFUSALS). */
+  aggregated: boolean;
   latencyUs: number;
+}
+
+/**
+ * Refusals that repeat without saying anything new: the source is over its rate limit (or the
+ * identity over its own), is locked out after failing authentication (the failures that caused
+ * the lock are recorded one by one), sends oversized requests, or a state store is down. Under a
+ * flood these are aggregated per source (docs/security.md, "Floods").
+ */
+export const AGGREGATED_REFUSALS: ReadonlySet<string> = new Set([
+  'rate-limit-source',
+  'rate-limit-identity',
+  'auth-lockout',
+  'too-many-headers',
+  'header-too-large',
+  'headers-too-large',
+  'body-too-large',
+  'gate-error',
+]);
+
+/** Where the chain sends the refusals it aggregates (AuditAggregator). */
+export interface RefusalAggregator {
+  submit(input: AuditInput, opts?: SubmitOptions): Promise<AuditRecord | undefined>;
 }
 
 export interface ChainDeps {
   audit: AuditSink;
   ledger: CallLedger;
   metrics?: DecisionMetrics;
+  /** Aggregates the refusals in AGGREGATED_REFUSALS; without it every decision has its own record. */
+  aggregator?: RefusalAggregator;
   /** Monotonic time source in microseconds; injectable for tests. */
   nowUs?: () => number;
 }
@@ -79,8 +114,9 @@ export class PolicyChain {
     };
     let record: AuditRecord | undefined;
     let result = final;
+    let aggregated = false;
     try {
-      record = await this.deps.audit.append({
+      const input: AuditInput = {
         gate,
         decision: final.outcome,
         status: final.status,
@@ -92,7 +128,15 @@ export class PolicyChain {
         pii: state.pii,
         passed,
         latencyUs: this.nowUs() - t0,
-      });
+      };
+      const agg = this.deps.aggregator;
+      if (agg && final.outcome === 'reject' && AGGREGATED_REFUSALS.has(final.reason)) {
+        // The identity is part of the key only when authenticated (its own rate limit).
+        record = await agg.submit(input, { byIdentity: final.reason === 'rate-limit-identity' && state.entry !== undefined });
+        aggregated = record === undefined;
+      } else {
+        record = await this.deps.audit.append(input);
+      }
     } catch (err) {
       this.log.error('audit append failed; refusing', { error: (err as Error).message });
       if (final.outcome === 'admit') await this.deps.ledger.release(req.callId).catch(() => undefined);
@@ -101,7 +145,7 @@ export class PolicyChain {
     }
     const latencyUs = this.nowUs() - t0;
     this.deps.metrics?.observe(gate, result.outcome, latencyUs / 1e6);
-    return { decision: result, gate, mutations: state.mutations, state, record, latencyUs };
+    return { decision: result, gate, mutations: state.mutations, state, record, aggregated, latencyUs };
   }
 
   /** The call ended (BYE, CANCEL, failure): free its call slot and bandwidth. */

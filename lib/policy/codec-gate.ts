@@ -1,10 +1,12 @@
 /**
  * Codec whitelist gate: filters the SDP offer to the allowed codecs. Nothing left -> 488 with a
- * Warning 305 (incompatible media format); unparseable SDP -> 400 with Warning 399.
+ * Warning 305 (incompatible media format); unparseable SDP -> 400 with Warning 399, among them a
+ * b= line whose bandwidth is not a non-negative integer (b=AS:-1), audited as malformed-bandwidth.
  * An INVITE without an offer (late offer) passes: the offer then comes in the 200/ACK exchange,
  * which the B2BUA must filter the same way (see docs/security.md).
  */
 import { allowSetOf, filterSdp } from '../sdp/filter.js';
+import { BAD_BANDWIDTH_REASON } from '../sdp/scan.js';
 import { admit, reject, type ChainState, type Decision, type Gate, type PolicyRequest } from './types.js';
 
 export interface CodecGateConfig {
@@ -39,7 +41,7 @@ export class CodecGate implements Gate {
     const res = filterSdp(req.body, { allowSet: this.allowSet, maxBytes: this.cfg.maxSdpBytes });
     if (!res.ok) {
       if (res.malformed) {
-        return reject(400, 'Bad Request', 'malformed-sdp', { Warning: `399 ${this.agent} "${warningText(`Malformed SDP: ${res.reason}`)}"` });
+        return reject(400, 'Bad Request', res.reason === BAD_BANDWIDTH_REASON ? 'malformed-bandwidth' : 'malformed-sdp', { Warning: `399 ${this.agent} "${warningText(`Malformed SDP: ${res.reason}`)}"` });
       }
       const offered = res.offered.slice(0, 10).join(' ');
       return reject(488, 'Not Acceptable Here', 'no-allowed-codec', {

@@ -4,11 +4,13 @@
  * (registry limit, 3 Mbps by default). Over it, video gives way first: capped with b=AS when a
  * useful rate is left, otherwise the video streams are dropped; only when audio alone does not
  * fit is the call refused - 488 when it could never fit, 503 + Retry-After when it would fit
- * once the caller's other calls end.
+ * once the caller's other calls end. Session-level b=AS/CT/TIAS above what the call was charged
+ * are lowered to it in the forwarded offer (docs/codecs.md, "Bandwidth lines"); malformed b= lines
+ * never get here (the SDP readers refuse them: 400 from the codec gate).
  */
-import { scanSdp } from '../sdp/scan.js';
-import { estimateSdp } from '../sdp/bandwidth.js';
-import { capBandwidth, dropMedia } from '../sdp/edit.js';
+import { BAD_BANDWIDTH_REASON, scanSdp } from '../sdp/scan.js';
+import { estimateSdp, largestBps } from '../sdp/bandwidth.js';
+import { capBandwidth, clampSessionBandwidth, dropMedia } from '../sdp/edit.js';
 import type { CallLedger } from '../state/types.js';
 import { hasSdp } from './codec-gate.js';
 import { admit, reject, type ChainState, type Decision, type Gate, type PolicyRequest } from './types.js';
@@ -37,7 +39,7 @@ export class FairnessGate implements Gate {
       const text = state.mutations.sdp ?? (hasSdp(req) ? req.body : '');
       if (!text) return admit('no-offer');
       const parsed = scanSdp(text);
-      if (!parsed.ok) return reject(400, 'Bad Request', 'malformed-sdp');
+      if (!parsed.ok) return reject(400, 'Bad Request', parsed.reason === BAD_BANDWIDTH_REASON ? 'malformed-bandwidth' : 'malformed-sdp');
       sdp = parsed.offer;
     }
     const owner = state.entry?.id ?? `src:${req.source.address}`;
@@ -81,6 +83,11 @@ export class FairnessGate implements Gate {
       return reject(503, 'Service Unavailable', 'bandwidth-quota', { 'Retry-After': String(this.cfg.retryAfterSec ?? 60), ...warning(agent, 'Bandwidth quota in use by other calls') });
     }
     state.reserved = true;
+    const session = sdp.bandwidth;
+    if (session && Math.max(largestBps(session, 'AS'), largestBps(session, 'CT'), largestBps(session, 'TIAS')) > bps) {
+      state.mutations.sdp = clampSessionBandwidth(state.mutations.sdp ?? req.body, bps);
+      note = note === 'ok' ? 'session-bandwidth-clamped' : `${note};session-bandwidth-clamped`;
+    }
     return admit(note);
   }
 }

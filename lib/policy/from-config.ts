@@ -13,6 +13,7 @@ import { FileRegistry } from '../registry/store.js';
 import { AuditLog } from '../audit/log.js';
 import { AuditChainMonitor } from '../audit/monitor.js';
 import { DecisionMetrics } from '../audit/metrics.js';
+import { AuditAggregator } from '../audit/aggregate.js';
 import { buildPolicyChain, type PolicyConfig, type PolicyStores } from './build.js';
 import type { PolicyChain } from './chain.js';
 import type { Logger } from '../log/logger.js';
@@ -24,6 +25,8 @@ export interface RunningPolicy {
   audit: AuditLog;
   /** Re-verifies the audit directory every audit.verifyIntervalS (gw_audit_chain_ok). */
   auditMonitor: AuditChainMonitor;
+  /** Per-source aggregation of repeated refusals (audit.aggregateWindowS); undefined when 0 (off). */
+  aggregator: AuditAggregator | undefined;
   stores: PolicyStores;
   /**
    * Puts the limits of `next` in force (rates, lockout, identity window, quota, codecs, PII
@@ -32,6 +35,7 @@ export interface RunningPolicy {
    * Returns the changed fields that only a restart applies (the running values stay).
    */
   reconfigure(next: GatewayConfig): string[];
+  /** Writes pending refusal aggregates into the chain, then stops the monitor and closes the log. */
   close(): Promise<void>;
 }
 
@@ -67,6 +71,8 @@ const RESTART_ONLY: ReadonlyArray<[string, (c: GatewayConfig) => unknown]> = [
   ['audit.idKeyFile', (c) => c.audit.idKey],
   ['audit.fsync', (c) => c.audit.fsync],
   ['audit.verifyIntervalS', (c) => c.audit.verifyIntervalS],
+  ['audit.aggregateWindowS', (c) => c.audit.aggregateWindowS],
+  ['audit.aggregateMaxOpen', (c) => c.audit.aggregateMaxOpen],
 ];
 
 /**
@@ -98,7 +104,13 @@ export async function startPolicy(cfg: GatewayConfig, registry: Registry, log: L
   }
   // One metrics object for the process: prom-client refuses a second registration of a name.
   const metrics = new DecisionMetrics(registry);
-  const first = buildPolicyChain(policyConfig(cfg, nonceSecret), { registry: loaded.registry, audit, metrics, ...(sharedStores ? { stores: sharedStores } : {}) });
+  // One aggregator for the process: every chain a reload builds counts into the same windows.
+  const aggregator =
+    cfg.audit.aggregateWindowS > 0
+      ? new AuditAggregator({ sink: audit, windowS: cfg.audit.aggregateWindowS, maxOpen: cfg.audit.aggregateMaxOpen, metrics: registry })
+      : undefined;
+  const agg = aggregator ? { aggregator } : {};
+  const first = buildPolicyChain(policyConfig(cfg, nonceSecret), { registry: loaded.registry, audit, metrics, ...agg, ...(sharedStores ? { stores: sharedStores } : {}) });
   const stores = first.stores;
   let chain = first.chain;
   return {
@@ -108,14 +120,20 @@ export async function startPolicy(cfg: GatewayConfig, registry: Registry, log: L
     registry: loaded.registry,
     audit,
     auditMonitor,
+    aggregator,
     stores,
     reconfigure(next: GatewayConfig): string[] {
       // Compared with what the process started on: those values are the ones still running.
       const restart = RESTART_ONLY.filter(([, get]) => JSON.stringify(get(next)) !== JSON.stringify(get(cfg))).map(([f]) => f);
-      chain = buildPolicyChain(policyConfig(next, nonceSecret), { registry: loaded.registry, audit, metrics, stores }).chain;
+      chain = buildPolicyChain(policyConfig(next, nonceSecret), { registry: loaded.registry, audit, metrics, ...agg, stores }).chain;
       return restart;
     },
     close: async () => {
+      // Counted refusals go into the chain before the log closes (SIGTERM drain ends here).
+      if (aggregator) {
+        const w = await aggregator.close();
+        if (w.records > 0) log.info('audit aggregates written at shutdown', { records: w.records, refusals: w.refusals, failed: w.failed });
+      }
       // Stopped first so no run outlives the log and reads a directory its owner may remove next.
       await auditMonitor.stop();
       await audit.close();

@@ -1,7 +1,15 @@
 /**
- * Bandwidth estimate of an offer, one direction, on the wire. Per m-line, in order of trust:
- * b=TIAS (payload only; headers added from the packet rate), b=AS (kbps, taken to include
- * headers as RFC 4566 describes), else the catalogue rate of the first (preferred) codec.
+ * Bandwidth estimate of an offer, one direction, on the wire. Per m-line: b=TIAS (payload only;
+ * headers added from the packet rate) and b=AS (kbps, taken to include headers as RFC 4566
+ * describes), the larger of the two when both are given (a peer that knows only AS sends at
+ * AS); without a usable one, the catalogue rate of the first (preferred) codec.
+ *
+ * The rules for odd values (docs/codecs.md, "Bandwidth lines"): the form `b=<type>:<digits>` is
+ * checked by the SDP readers (scanSdp/parseSdp refuse anything else, so a negative or
+ * non-numeric value never gets here as a number); a value above MAX_BANDWIDTH_BPS is clamped to
+ * it, so the arithmetic stays finite and the quota sees "more than any limit"; zero never lowers
+ * the charge (the stream is charged as if the line were absent); of repeated lines of one type the
+ * largest counts.
  */
 import { codecByName, codecByStaticPt, packetsPerSecond, wireBps, IPV4_UDP_RTP_BYTES, type CodecInfo, type MediaKind } from './catalogue.js';
 
@@ -31,6 +39,27 @@ export interface EstimableMedia {
   ptime?: number;
 }
 
+/**
+ * Ceiling of a bandwidth value, bits/s (1 Tbps): any b= above it is read as this. Exact in a
+ * double, far above any quota, and small enough that rate + header overhead stays finite.
+ */
+export const MAX_BANDWIDTH_BPS = 1_000_000_000_000;
+
+/** Bits/s of one b= value of `type` (AS and CT are kbps, TIAS/RR/RS bps), clamped to [0, MAX_BANDWIDTH_BPS]. */
+export function bandwidthBps(type: string, limit: number | string): number {
+  const n = Number(limit);
+  if (!(n > 0)) return 0; // 0, NaN (never from the readers, which check the form)
+  const bps = type === 'AS' || type === 'CT' ? n * 1000 : n;
+  return bps >= MAX_BANDWIDTH_BPS ? MAX_BANDWIDTH_BPS : Math.floor(bps);
+}
+
+/** Largest value (bits/s, clamped) among the lines of one type; 0 when there is none or all are 0. */
+export function largestBps(lines: ReadonlyArray<{ type: string; limit: number | string }> | undefined, type: string): number {
+  let best = 0;
+  for (const b of lines ?? []) if (b.type === type) best = Math.max(best, bandwidthBps(type, b.limit));
+  return best;
+}
+
 /** Unknown codecs are charged generously so they cannot be used to dodge the quota. */
 const UNKNOWN_AUDIO_BPS = 100_000;
 const UNKNOWN_VIDEO_BPS = 2_500_000;
@@ -51,16 +80,21 @@ export function estimateMedia(m: EstimableMedia, index: number): MediaEstimate |
   if (m.port === 0) return undefined;
   const kind: MediaKind = m.type;
   const first = mediaCodecs(m).find((c) => !c.event);
-  const tias = m.bandwidth?.find((b) => b.type === 'TIAS');
-  const as = m.bandwidth?.find((b) => b.type === 'AS');
   const codec = first?.name ?? 'unknown';
-  if (tias && Number(tias.limit) > 0) {
-    const payload = Number(tias.limit);
-    const pps = first ? packetsPerSecond(first, { bitrateBps: payload, ptimeMs: m.ptime }) : Math.ceil(payload / 8 / 1200);
-    return { index, kind, codec, bps: Math.round(payload + pps * IPV4_UDP_RTP_BYTES * 8), source: 'TIAS' };
+  // a=ptime without a usable number ("a=ptime:", "a=ptime:1.2.3") counts as absent. Number():
+  // sdp-transform hands over the text when it is not canonical (".20").
+  const pt = m.ptime === undefined ? NaN : Number(m.ptime);
+  const ptimeMs = Number.isFinite(pt) && pt > 0 ? pt : undefined;
+  const payload = largestBps(m.bandwidth, 'TIAS');
+  const asBps = largestBps(m.bandwidth, 'AS');
+  let tiasBps = 0;
+  if (payload > 0) {
+    const pps = first ? packetsPerSecond(first, { bitrateBps: payload, ptimeMs }) : Math.ceil(payload / 8 / 1200);
+    tiasBps = Math.round(payload + pps * IPV4_UDP_RTP_BYTES * 8);
   }
-  if (as && Number(as.limit) > 0) return { index, kind, codec, bps: Number(as.limit) * 1000, source: 'AS' };
-  if (first) return { index, kind, codec, bps: wireBps(first, { ptimeMs: m.ptime }), source: 'catalogue' };
+  if (tiasBps > 0 && tiasBps >= asBps) return { index, kind, codec, bps: tiasBps, source: 'TIAS' };
+  if (asBps > 0) return { index, kind, codec, bps: asBps, source: 'AS' };
+  if (first) return { index, kind, codec, bps: wireBps(first, { ptimeMs }), source: 'catalogue' };
   return { index, kind, codec, bps: kind === 'audio' ? UNKNOWN_AUDIO_BPS : UNKNOWN_VIDEO_BPS, source: 'default' };
 }
 

@@ -60,3 +60,30 @@ export function dropMedia(text: string, indexes: readonly number[]): string {
   });
   return join(kept);
 }
+
+/**
+ * Lowers session-level b=AS / b=CT (kbps) and b=TIAS (bps) lines that promise more than
+ * `maxBps` to it; every other line stays byte for byte, and an offer that needs no change is
+ * returned as it came (same string). The fairness gate calls it with what it reserved for the
+ * call, so the answerer is never told it may send more than the caller's quota was charged.
+ */
+export function clampSessionBandwidth(text: string, maxBps: number): string {
+  const cap = Math.max(0, Math.floor(maxBps));
+  const lines = text.split(/\r?\n/);
+  let changed = false;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    if (l.startsWith('m=')) break;
+    const b = /^b=(AS|CT|TIAS):(\d+)$/.exec(l);
+    if (!b) continue;
+    const kbps = b[1] !== 'TIAS';
+    const value = Number(b[2]);
+    const limit = kbps ? Math.floor(cap / 1000) : cap;
+    if (value > limit) {
+      lines[i] = `b=${b[1]}:${limit}`;
+      changed = true;
+    }
+  }
+  if (!changed) return text;
+  return `${lines.filter((l) => l.length > 0).join('\r\n')}\r\n`;
+}

@@ -147,7 +147,8 @@ export function filterSdp(text: string, opts: FilterOptions = {}): FilterResult 
   for (const k of kept) removed.delete(k);
   // Always rewritten, even when nothing was removed: attribute lines for payload types the
   // m-line does not list are dropped too, so what we forward is consistent.
-  return { ok: true, sdp: rewriteLines(scanned.lines, keepByIndex, droppedMids), parsed: { media }, kept: [...kept], removed: [...removed] };
+  const parsed: SdpOffer = scanned.offer.bandwidth ? { media, bandwidth: scanned.offer.bandwidth } : { media };
+  return { ok: true, sdp: rewriteLines(scanned.lines, keepByIndex, droppedMids), parsed, kept: [...kept], removed: [...removed] };
 }
 
 // Per-payload attribute lines the rewrite checks against the kept payload types.

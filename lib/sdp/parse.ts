@@ -36,6 +36,10 @@ const NEWLINE = /\r?\n/;
 // m=<media> <port>[/<count>] <proto> <fmt> ...  (single spaces, RFC 4566 5.14)
 const M_LINE = /^m=([a-z]+) (\d{1,5})(?:\/\d{1,3})? ([A-Za-z0-9/_.-]+)((?: [^\s]+)+)$/;
 const PT = /^\d{1,3}$/;
+// b=<bwtype>:<bandwidth>, bwtype a token (RFC 8866 token-char), bandwidth 1*DIGIT; as scan.ts.
+const B_LINE = /^b=[!#-'*+\-.0-9A-Z^-~]+:\d+$/;
+/** Same text as scan.ts's BAD_BANDWIDTH_REASON (not imported: scan.ts imports this file). */
+const BAD_BANDWIDTH = 'malformed b= line (bandwidth must be a non-negative integer)';
 const WS = /\s+/;
 
 const validPts = (pts: string[]): boolean => {
@@ -57,6 +61,7 @@ export function parseSdp(text: string, maxBytes = DEFAULT_MAX_SDP_BYTES): SdpPar
   let mCount = 0;
   // First bad m-line, reported after the whole-text and parser checks (as before).
   let mErr: string | undefined;
+  let bErr = false;
   for (const l of all) {
     if (l.length === 0) continue;
     lines.push(l);
@@ -64,6 +69,7 @@ export function parseSdp(text: string, maxBytes = DEFAULT_MAX_SDP_BYTES): SdpPar
     // x=... with x in a-z
     const c = l.charCodeAt(0);
     if (c < 97 || c > 122 || l.charCodeAt(1) !== 61) return { ok: false, reason: 'SDP line not of the form x=...' };
+    if (c === 98 /* b */ && !B_LINE.test(l)) bErr = true;
     if (c === 109 /* m */) {
       mCount++;
       if (mErr === undefined) {
@@ -91,5 +97,6 @@ export function parseSdp(text: string, maxBytes = DEFAULT_MAX_SDP_BYTES): SdpPar
       if (!validPts(String(m.payloads ?? '').trim().split(WS))) return { ok: false, reason: 'malformed payload type list' };
     }
   }
+  if (bErr) return { ok: false, reason: BAD_BANDWIDTH };
   return { ok: true, sdp, lines };
 }

@@ -32,6 +32,8 @@ export interface OfferMedia {
 /** What the policy reads of an offer. */
 export interface SdpOffer {
   media: OfferMedia[];
+  /** Session-level b= lines of the known types (before the first m-line), as for a media section. */
+  bandwidth?: Array<{ type: string; limit: number }>;
 }
 
 export type SdpScan = { ok: true; offer: SdpOffer; lines: string[] } | { ok: false; reason: string };
@@ -45,6 +47,32 @@ const M_LINE = /^m=([a-z]+) (\d{1,5})(\/\d{1,3})? ([A-Za-z0-9/_.-]+)((?: [^\s]+)
 const MID = /^a=mid:([^\s]*)/;
 const PTIME = /^a=ptime:(\d*(?:\.\d*)*)/;
 const BANDWIDTH = /^b=(TIAS|AS|CT|RR|RS):(\d*)/;
+
+/**
+ * Why an offer with a b= line that is not `b=<bwtype>:<1*DIGIT>` is refused (RFC 8866 5.8,
+ * RFC 3890 for TIAS): a negative, empty, fractional or otherwise non-numeric bandwidth, or
+ * whitespace around it. parseSdp gives the same reason.
+ */
+export const BAD_BANDWIDTH_REASON = 'malformed b= line (bandwidth must be a non-negative integer)';
+
+/** RFC 8866 token-char: %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E. */
+function isTokenChar(c: number): boolean {
+  return c === 0x21 || (c >= 0x23 && c <= 0x27) || c === 0x2a || c === 0x2b || c === 0x2d || c === 0x2e || (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x5e && c <= 0x7e);
+}
+
+/**
+ * Whether a line starting with "b=" is `b=<token>:<1*DIGIT>` and nothing else; one pass, no
+ * regex. The value may have any number of digits (leading zeros too): its size is the
+ * estimate's business (lib/sdp/bandwidth.ts clamps it), its form is checked here.
+ */
+export function bandwidthLineOk(l: string): boolean {
+  let i = 2;
+  while (i < l.length && isTokenChar(l.charCodeAt(i))) i++;
+  if (i === 2 || l.charCodeAt(i) !== 58 /* : */) return false;
+  const from = ++i;
+  while (i < l.length && isDigit(l.charCodeAt(i))) i++;
+  return i > from && i === l.length;
+}
 // How much of a protocol sdp-transform's m-line pattern ([\w/]*) takes.
 const PROTO_PREFIX = /^[\w/]*/;
 
@@ -140,6 +168,9 @@ export function scanSdp(text: string, maxBytes = DEFAULT_MAX_SDP_BYTES): SdpScan
   const pending: Pending[] = [];
   let cur: OfferMedia | undefined;
   let mErr: string | undefined;
+  let bErr = false;
+  let session: Array<{ type: string; limit: number }> | undefined;
+  let seenM = false;
   const n = text.length;
   let start = 0;
   while (start <= n) {
@@ -155,6 +186,7 @@ export function scanSdp(text: string, maxBytes = DEFAULT_MAX_SDP_BYTES): SdpScan
     if (c < 97 || c > 122 || l.charCodeAt(1) !== 61) return { ok: false, reason: 'SDP line not of the form x=...' };
     if (c === 109 /* m */) {
       cur = undefined;
+      seenM = true;
       if (mErr !== undefined) continue;
       const m = M_LINE.exec(l);
       if (!m) {
@@ -172,6 +204,14 @@ export function scanSdp(text: string, maxBytes = DEFAULT_MAX_SDP_BYTES): SdpScan
       if (stProto.length === proto.length) cur.payloads = m[5]!.slice(1);
       pending.push({ media: cur, portText: m[2]!, counted: m[3] !== undefined, rtp: stProto.includes('RTP') });
       continue;
+    }
+    if (c === 98 /* b */) {
+      // Every b= line, session or media level (also in a section after a bad m-line).
+      if (!bandwidthLineOk(l)) bErr = true;
+      else if (!seenM) {
+        const b = BANDWIDTH.exec(l);
+        if (b) (session ??= []).push({ type: b[1]!, limit: Number(b[2]!) });
+      }
     }
     if (cur === undefined) continue;
     if (c === 97 /* a */) {
@@ -215,5 +255,6 @@ export function scanSdp(text: string, maxBytes = DEFAULT_MAX_SDP_BYTES): SdpScan
     if (p.rtp && (p.media.payloads === undefined || !validPts(p.media.payloads))) return { ok: false, reason: 'malformed payload type list' };
     media.push(p.media);
   }
-  return { ok: true, offer: { media }, lines };
+  if (bErr) return { ok: false, reason: BAD_BANDWIDTH_REASON };
+  return { ok: true, offer: session ? { media, bandwidth: session } : { media }, lines };
 }

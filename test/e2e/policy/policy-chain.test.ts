@@ -16,6 +16,7 @@ import { SDP, injectionFile, policyInvite } from '../../lab/scenarios.js';
 import { identityJws, labPerson, writeRegistry, type LabPerson } from '../../lab/policy-lab.js';
 import { metricValue } from '../../lab/wait.js';
 import { main as cli } from '../../../apps/cli/index.js';
+import { hashId } from '../../../lib/audit/record.js';
 import { UdpPeer, rasFixture } from '../../lab/h323/udp-peer.js';
 import { decodeRas, encodeRas, aliasFromString } from '../../../lib/h323/ras/messages.js';
 
@@ -174,6 +175,34 @@ describe('policy chain on the wire', function () {
     const r = await call(488, { caller: alice, sdp: SDP.noneAllowed });
     expect(r.messages).to.match(/^Warning: 30\d /m);
     await call(400, { caller: alice, sdp: SDP.malformed });
+  });
+
+  it('bandwidth: b=AS:-1 and b=TIAS:-99999999999 get 400 Bad Request + Warning 399, a huge b=AS gets the quota\'s 488; each audited for its call', async () => {
+    const audioWith = (line: string): string[] => [
+      'v=0', 'o=user1 53655765 2353687637 IN IP4 [local_ip]', 's=-', 'c=IN IP4 [media_ip]', 't=0 0',
+      'm=audio [media_port] RTP/AVP 0', line, 'a=rtpmap:0 PCMU/8000',
+    ];
+    const cases: Array<[string, number, string, RegExp]> = [
+      ['b=AS:-1', 400, 'malformed-bandwidth', /^Warning: 399 \S+ "Malformed SDP: malformed b= line/m],
+      ['b=TIAS:-99999999999', 400, 'malformed-bandwidth', /^Warning: 399 \S+ "Malformed SDP: malformed b= line/m],
+      ['b=AS:99999999999999999999', 488, 'bandwidth-exceeds-limit', /^Warning: 370 \S+ "Insufficient bandwidth"/m],
+    ];
+    const idKey = readFileSync(join(auditDir, '.id-key'), 'utf8').trim();
+    for (const [line, status, reason, warning] of cases) {
+      const mark = uas.messages().length;
+      const r = await call(status, { caller: alice, sdp: audioWith(line) });
+      // On the wire: the final answer SIPp checked, with its Warning; the callee never saw the call.
+      const answer = r.messages.split(/(?=SIP\/2\.0 \d{3} )/).find((m) => m.startsWith(`SIP/2.0 ${status} `));
+      expect(answer, r.messages.slice(-2000)).to.match(warning);
+      expect(uasInvites(mark)).to.have.length(0);
+      // In the audit: this call's own record (the Call-ID is stored as its keyed hash).
+      const callId = /^Call-ID: *(\S+)/m.exec(answer!)![1]!;
+      const recs = readAudit().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((x) => x.callId === hashId(idKey, 'call', callId));
+      // The digest challenge, then the refusal of the authenticated INVITE.
+      expect(recs.map((x) => x.decision), line).to.deep.equal(['challenge', 'reject']);
+      expect(recs[1], line).to.include({ status, reason, method: 'INVITE', gate: status === 400 ? 'codec' : 'fairness' });
+    }
   });
 
   it('fairness: a caller\'s second concurrent 2.5 Mbps video call is trimmed to fit 3 Mbps', async () => {

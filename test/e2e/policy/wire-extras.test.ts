@@ -145,7 +145,9 @@ describe('policy and registrar: wire cases beyond SIPp', function () {
     const r1 = await c.request(to, bad);
     expect(r1.status).to.equal(400);
     c.send(to, c.ackFor(bad, r1));
-    const huge = invite(c, randomUUID(), 1, { 'X-Padding': 'a'.repeat(9000) });
+    // Over the gateway's 4 KiB per header, under the 8 KiB line sofia-sip (drachtio-server)
+    // itself answers 400 for before the app sees the request (the drachtio double does the same).
+    const huge = invite(c, randomUUID(), 1, { 'X-Padding': 'a'.repeat(5000) });
     const r2 = await c.request(to, huge);
     expect(r2.status).to.equal(513);
     c.send(to, c.ackFor(huge, r2));

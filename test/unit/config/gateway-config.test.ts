@@ -39,6 +39,16 @@ describe('gateway config', () => {
     expect(p).to.include('policy.rates.invitePerSourceBurst: must be between 1 and 1000000, got 0');
   });
 
+  it('audit refusal aggregation: 10 s windows and 1024 sources by default, 0 turns it off, bad values named', () => {
+    const d = validateConfig({}, env).audit;
+    expect([d.aggregateWindowS, d.aggregateMaxOpen]).to.deep.equal([10, 1024]);
+    expect(validateConfig({ audit: { aggregateWindowS: 0, aggregateMaxOpen: 50 } }, env).audit).to.include({ aggregateWindowS: 0, aggregateMaxOpen: 50 });
+    const p = problemsOf(() => validateConfig({ audit: { aggregateWindowS: -1, aggregateMaxOpen: 0 } }, env));
+    expect(p).to.include('audit.aggregateWindowS: must be between 0 and 3600, got -1');
+    expect(p).to.include('audit.aggregateMaxOpen: must be between 1 and 1000000, got 0');
+    expect(problemsOf(() => validateConfig({ audit: { aggregateWindowS: 'ten' } }, env))).to.include('audit.aggregateWindowS: expected an integer, got "ten"');
+  });
+
   it('masks every secret when the config is shown', () => {
     const cfg = validateConfig({}, { ...env, POLICY_NONCE_SECRET: 'n', AUDIT_ID_KEY: 'k' });
     const shown = JSON.stringify(redactConfig(cfg));

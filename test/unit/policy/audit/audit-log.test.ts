@@ -214,6 +214,10 @@ describe('policy/audit: canonical form', () => {
             pii: fc.option(fc.dictionary(fc.string({ maxLength: 8 }), fc.nat()), { nil: undefined }),
             passed: fc.option(fc.array(fc.string()), { nil: undefined }),
             latencyUs: fc.option(fc.nat(), { nil: undefined }),
+            aggregate: fc.option(
+              fc.record({ kind: fc.constantFrom('source', 'other-sources'), count: fc.integer({ min: 1, max: 1e9 }), firstMs: fc.integer({ min: 0, max: 4e12 }), lastMs: fc.integer({ min: 0, max: 4e12 }) }),
+              { nil: undefined },
+            ),
           },
           { requiredKeys: ['gate', 'decision', 'status', 'reason'] },
         ),

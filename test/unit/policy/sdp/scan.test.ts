@@ -37,6 +37,9 @@ function same(text: string, allow?: readonly string[]): void {
   if (p.ok && s.ok) {
     expect(s.lines, label).to.deep.equal(p.lines);
     expect(view(s.offer.media), label).to.deep.equal(view(p.sdp.media));
+    // Session-level b= lines, as sdp-transform reads them.
+    const sessionBw = (b?: ReadonlyArray<{ type: string; limit: number | string }>) => (b ?? []).map((x) => [x.type, Number(x.limit)]);
+    expect(sessionBw(s.offer.bandwidth), label).to.deep.equal(sessionBw(p.sdp.bandwidth));
     expect(estimateSdp(s.offer), label).to.deep.equal(estimateSdp(p.sdp));
   }
   const opts = allow ? { allow } : {};
@@ -54,7 +57,7 @@ function same(text: string, allow?: readonly string[]): void {
 const CODECS = ['PCMU/8000', 'PCMA/8000', 'G722/8000', 'G729/8000', 'opus/48000/2', 'H264/90000', 'VP8/90000', 'VP9/90000', 'telephone-event/8000', 'rtx/90000', 'red/90000', 'CN/8000', '0', ''];
 const ATTR = fc.oneof(
   fc.constantFrom('a=mid:0', 'a=mid:1', 'a=mid:', 'a=mid:01', 'a=ptime:20', 'a=ptime:', 'a=ptime:1.2.3', 'a=ptime:020', 'a=ptime:0', 'a=sendrecv', 'a=group:BUNDLE 0 1', 'a=group:BUNDLE 0  1'),
-  fc.constantFrom('b=AS:', 'b=AS:0', 'b=AS:0700', 'b=TIAS:64000', 'b=TIAS:', 'b=ASX:1', 'b=CT:100', 'a=rtcp-fb:* nack', 'a=rtcp-fb: nack', 'a=rtcp-fb-trr-int:96 100'),
+  fc.constantFrom('b=AS:', 'b=AS:0', 'b=AS:0700', 'b=TIAS:64000', 'b=TIAS:', 'b=ASX:1', 'b=CT:100', 'b=AS:-1', 'b=TIAS:-99999999999', 'b=AS:9999999999999999999999', 'a=rtcp-fb:* nack', 'a=rtcp-fb: nack', 'a=rtcp-fb-trr-int:96 100'),
   fc.tuple(fc.constantFrom('rtpmap', 'fmtp', 'rtcp-fb'), fc.constantFrom('0', '8', '96', '097', '', ' 96', '97', '98', '127', '00', '1000', '*'), fc.constantFrom(...CODECS, 'apt=96', 'apt=97', 'x;apt=98', 'nack pli', 'a\tb', 'x\u00a0apt=96', 'apt=96\u3000', 'a|b c', '\ufeffPCMU/8000', 'PC+MU/8000', ' PCMU/8000', '', 'x \u2028y')).map(([k, pt, v]) => `a=${k}:${pt} ${v}`),
   fc.string({ maxLength: 24 }).map((s) => `a=${s.replace(/[\r\n]/g, '')}`),
 );
@@ -107,6 +110,10 @@ describe('policy/sdp: scanSdp and the filter agree with sdp-transform and the pr
       `${HEAD}a=group:BUNDLE 0 1\r\nm=audio 4000 RTP/AVP 9\r\na=mid:0\r\nm=audio 4002 RTP/AVP 0\r\na=mid:1\r\n`,
       `${HEAD}m=audio 4000 RTP/AVP 0\r\na=ptime:\r\n`,
       `${HEAD}m=audio 4000 RTP/AVP 0\r\nb=AS:0700\r\n`,
+      `${HEAD}m=audio 4000 RTP/AVP 0\r\na=ptime:.20\r\n`,
+      `${HEAD}b=AS:2000\r\nb=CT:0100\r\nb=X-YZ:1\r\nm=audio 4000 RTP/AVP 0\r\nb=AS:-1\r\n`,
+      `${HEAD}b=TIAS:-99999999999\r\nm=audio 4000 RTP/AVP 0\r\n`,
+      `${HEAD}b=AS:2000\r\nb=CT:0100\r\nm=audio 4000 RTP/AVP 0\r\nb=AS:64\r\nb=AS:128\r\n`,
       `${HEAD}m=video 4000 RTP/AVP 96 97\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\na=fmtp:97 apt=98\r\n`,
       `${HEAD}m=video 4000 RTP/AVP 97 96\r\na=rtpmap:097 H264/90000\r\na=rtpmap:96 VP8/90000\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n`,
       `${HEAD}m=audio 4000 RTP/AVP 0\r\nm=audio 4000 RTP/AVP 0 abc\r\n`,
