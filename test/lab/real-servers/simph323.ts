@@ -36,6 +36,12 @@ export interface SimpH323Options {
   soundDevice?: string;
   /** PTLib trace level written to the trace file; default 0 (none). */
   trace?: number;
+  /**
+   * Read commands from a pipe (SimpH323Endpoint.send: H hangs up, digits go as user input, X
+   * exits and unregisters) instead of sleeping (-S). stop() then exits with X, so GnuGk sees the
+   * unregistration; without it simph323 ignores SIGTERM and is killed.
+   */
+  interactive?: boolean;
 }
 
 export const NULL_SOUND_DEVICE = 'Null Audio';
@@ -56,8 +62,8 @@ export function simph323Args(o: SimpH323Options & { port: number; traceFile?: st
     args.push(`-${'t'.repeat(o.trace)}`);
     if (o.traceFile) args.push('-o', o.traceFile);
   }
-  // -S: sleep instead of reading commands from stdin (there is none).
-  args.push('-S');
+  // -S: sleep instead of reading commands from stdin (there is none unless interactive).
+  if (!o.interactive) args.push('-S');
   if (o.mode === 'answer') args.push('-l', '-a');
   else args.push(o.mode.call);
   return args;
@@ -70,6 +76,10 @@ export interface SimpH323Endpoint {
   port: number;
   process: ServerProcess;
   workDir: string;
+  /** What simph323 printed so far ("In call with ...", "User input received: ...", "... has cleared the call"). */
+  output(): string;
+  /** Interactive endpoints: one command line (H, a digit string, X). */
+  send(command: string): void;
   stop(): Promise<void>;
 }
 
@@ -79,7 +89,7 @@ export async function startSimpH323(o: SimpH323Options & { bin?: string; env?: N
   const aliases = typeof o.alias === 'string' ? [o.alias] : [...o.alias];
   const dir = workDir(`simph323-${aliases[0]}`);
   const args = simph323Args({ ...o, port, traceFile: `${dir}/simph323.trace.log` });
-  const sp = spawnServer({ name: `simph323 ${aliases[0]}`, bin, args, cwd: dir, logFile: `${dir}/simph323.log` });
+  const sp = spawnServer({ name: `simph323 ${aliases[0]}`, bin, args, cwd: dir, logFile: `${dir}/simph323.log`, ...(o.interactive ? { stdin: true } : {}) });
   const timeoutMs = o.timeoutMs ?? 30_000;
   if (o.statusPort) {
     const sp2 = parseHostPort(o.statusPort, 'GnuGk status port');
@@ -95,5 +105,24 @@ export async function startSimpH323(o: SimpH323Options & { bin?: string; env?: N
   } else {
     await stopOnFailure(sp, waitForLog(sp, /Gatekeeper set:/, timeoutMs));
   }
-  return { kind: 'simph323', aliases, host: o.host, port, process: sp, workDir: dir, stop: () => sp.stop(5000) };
+  const send = (command: string): void => {
+    if (!o.interactive || !sp.proc.stdin) throw new Error(`simph323 ${aliases[0]} was not started interactive`);
+    if (/[\r\n]/.test(command)) throw new Error('one command line at a time');
+    sp.proc.stdin.write(`${command}\n`);
+  };
+  return {
+    kind: 'simph323', aliases, host: o.host, port, process: sp, workDir: dir, output: () => sp.logTail(1_000_000), send,
+    async stop() {
+      if (o.interactive && sp.running()) {
+        // X: simph323 clears its call, unregisters from GnuGk and exits; SIGTERM/SIGKILL if not.
+        sp.proc.stdin?.write('X\n');
+        sp.proc.stdin?.end();
+        let t: NodeJS.Timeout | undefined;
+        const exitedInTime = await Promise.race([sp.exited.then(() => true), new Promise<false>((r) => (t = setTimeout(() => r(false), 5000)))]);
+        clearTimeout(t);
+        if (exitedInTime) return;
+      }
+      await sp.stop(5000);
+    },
+  };
 }
