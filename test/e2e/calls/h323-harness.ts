@@ -1,7 +1,9 @@
 /**
- * Wiring for the H.323 -> SIP call suites: the media lab (drachtio target, FreeSWITCH double,
- * srf, MediaController), an H323Listener handing each call to an H323ToSipCall, the H.323 lab
- * endpoint as the caller, and SIPp experts (UAS scenarios in sip-configs/sipp/calls/).
+ * Wiring for the H.323 -> SIP call suites: the media lab (drachtio target, FreeSWITCH double or
+ * real FreeSWITCH, srf, MediaController), an H323Listener handing each call to an H323ToSipCall,
+ * the H.323 lab endpoint as the caller, SIPp experts (UAS scenarios in sip-configs/sipp/calls/),
+ * and the test's own ESL connection to that FreeSWITCH (CHANNEL_BRIDGE and
+ * CHANNEL_HANGUP_COMPLETE subscribed).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +18,7 @@ import { STATIC_PT } from '../../lab/freeswitch-double/rtp.js';
 import { freeMediaPort } from '../../lab/ports.js';
 import { startSippUas, stopAllSipp, scenarioPath, type SippUas } from '../../lab/sipp.js';
 import { startMediaLab, type MediaLab } from '../media/harness.js';
+import { EslClient } from '../../support/esl.js';
 
 export interface H323SipLab {
   media: MediaLab;
@@ -28,8 +31,17 @@ export interface H323SipLab {
   readonly invitesPlaced: number;
   /** Alias -> lookup answer for the next calls. */
   targets: Map<string, ExpertTarget>;
-  /** A SIPp expert answering one call with the given scenario (RTP from the lab's PCMA pcap). */
-  expert(scenario: 'h323-uas-bye' | 'h323-uas-wait-bye' | 'h323-uas-busy' | 'h323-uas-ring-cancel' | 'h323-uas-early' | 'h323-uas-video', holdMs?: number, earlyMs?: number): Promise<SippUas>;
+  /** The test's own ESL connection to the lab's FreeSWITCH (double or real). */
+  esl: EslClient;
+  /**
+   * A SIPp expert answering one call with the given scenario (RTP from the lab's PCMA pcap).
+   * `mediaPort`: SIPp's -mp (e.g. one an RtpTap listens on); `telephoneEvent`: the answer also
+   * takes telephone-event/8000 (payload type 101), as a phone with a keypad does.
+   */
+  expert(
+    scenario: 'h323-uas-bye' | 'h323-uas-wait-bye' | 'h323-uas-busy' | 'h323-uas-ring-cancel' | 'h323-uas-early' | 'h323-uas-video',
+    holdMs?: number, earlyMs?: number, o?: { mediaPort?: number; telephoneEvent?: boolean },
+  ): Promise<SippUas>;
   stop(): Promise<void>;
 }
 
@@ -62,26 +74,34 @@ export async function startH323SipLab(o: { rtpPackets?: number; noAnswerMs?: num
   });
   const endpoint = new H323Endpoint({ rtpPackets: o.rtpPackets ?? 100, codecs: ['PCMA', 'PCMU'] });
   const experts: SippUas[] = [];
+  let esl: EslClient | undefined;
   try {
+    esl = await EslClient.connect(media.config.esl);
+    await esl.subscribe(['CHANNEL_BRIDGE', 'CHANNEL_HANGUP_COMPLETE']);
     await listener.listen();
   } catch (e) {
+    esl?.close();
     await media.stop();
     throw e;
   }
+  const client = esl;
   return {
-    media, listener, endpoint, registry, calls, targets,
+    media, listener, endpoint, registry, calls, targets, esl: client,
     get invitesPlaced() {
       return invites;
     },
-    async expert(scenario, holdMs = 1000, earlyMs = 1500) {
-      const xml = readFileSync(scenarioPath(join('calls', `${scenario}.xml`)), 'utf8')
-        .replaceAll('@PCAP@', media.pcapFor('PCMA')).replaceAll('@PT@', String(STATIC_PT.PCMA)).replaceAll('@CODEC@', 'PCMA')
+    async expert(scenario, holdMs = 1000, earlyMs = 1500, eo = {}) {
+      let xml = readFileSync(scenarioPath(join('calls', `${scenario}.xml`)), 'utf8');
+      if (eo.telephoneEvent) {
+        xml = xml.replace(/^(\s*)(m=audio \[media_port\] RTP\/AVP @PT@)(\r?\n\s*a=rtpmap:@PT@ @CODEC@\/8000)/gm, '$1$2 101$3\n$1a=rtpmap:101 telephone-event/8000\n$1a=fmtp:101 0-15');
+      }
+      xml = xml.replaceAll('@PCAP@', media.pcapFor('PCMA')).replaceAll('@PT@', String(STATIC_PT.PCMA)).replaceAll('@CODEC@', 'PCMA')
         .replaceAll('@EARLY_MS@', String(earlyMs));
       const file = join(media.workDir, `${scenario}-${Date.now()}-${experts.length}.xml`);
       writeFileSync(file, xml);
       const uas = await startSippUas({
         scenario: file, calls: 1, timeoutMs: 30_000,
-        args: ['-d', String(holdMs), '-mi', '127.0.0.1', '-mp', String(await freeMediaPort())],
+        args: ['-d', String(holdMs), '-mi', '127.0.0.1', '-mp', String(eo.mediaPort ?? (await freeMediaPort()))],
       });
       experts.push(uas);
       return uas;
@@ -92,6 +112,7 @@ export async function startH323SipLab(o: { rtpPackets?: number; noAnswerMs?: num
       await endpoint.close();
       await listener.close();
       await Promise.all(calls.map((c) => c.whenFinished));
+      client.close();
       await media.stop();
     },
   };

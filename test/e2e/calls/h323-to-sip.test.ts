@@ -1,27 +1,49 @@
 /**
  * H.323 -> SIP through the gateway's call layer: H.323 lab endpoint (caller, fastStart, G.711 RTP)
- * -> H323Listener -> H323ToSipCall -> FreeSWITCH double (media anchor) -> drachtio double -> SIPp
- * expert. Answered calls with RTP counted both ways and hang-up from either side; a busy expert;
- * aliases nobody owns or whose owner is not registered (no SIP traffic at all).
+ * -> H323Listener -> H323ToSipCall -> FreeSWITCH (double, or real by FS_*) as media anchor ->
+ * drachtio (double or DRACHTIO_*) -> SIPp expert. Answered calls with RTP counted both ways (at the
+ * endpoint's socket and, by tcpdump, at the expert's media port) and hang-up from either side; a
+ * busy expert; aliases nobody owns or whose owner is not registered (no SIP traffic at all).
+ * FreeSWITCH's channels are read through the test's own ESL connection.
  */
 import { expect } from 'chai';
 import { metricValue, waitUntil } from '../../lab/wait.js';
+import { freeMediaPort } from '../../lab/ports.js';
 import { PCAP_PACKETS } from '../media/harness.js';
+import { bridgesSince, channelsReleased, hangupsSince } from '../../support/esl.js';
+import { RtpTap } from '../../support/rtp-tap.js';
+import { telephoneEventDigit, toneAmplitude } from '../../support/tone.js';
 import { startH323SipLab, type H323SipLab } from './h323-harness.js';
 
 const RTP_PACKETS = 100;
+/** The H.323 endpoint's tone (test/lab/h323-endpoint: 1 kHz, amplitude 8000). */
+const ENDPOINT_HZ = 1000;
 
 describe('calls: H.323 -> SIP', function () {
   this.timeout(30_000);
   let lab: H323SipLab | undefined;
+  let tap: RtpTap | undefined;
+  let baseline = 0;
+  let since = 0;
 
   beforeEach(async () => {
     lab = await startH323SipLab({ rtpPackets: RTP_PACKETS });
+    baseline = await lab.esl.channelCount();
+    since = Date.now();
   });
   afterEach(async () => {
+    await tap?.stop();
+    tap = undefined;
     await lab?.stop();
     lab = undefined;
   });
+
+  /** An RtpTap on a fresh media port for the SIPp expert (what the expert receives). */
+  async function expertTap(): Promise<{ tap: RtpTap; mediaPort: number }> {
+    const mediaPort = await freeMediaPort();
+    tap = await RtpTap.start([mediaPort]);
+    return { tap, mediaPort };
+  }
 
   const dial = (l: H323SipLab, alias: string) => {
     const a = l.listener.address();
@@ -30,7 +52,8 @@ describe('calls: H.323 -> SIP', function () {
 
   it('answered call: Alerting and Connect at the endpoint, RTP both ways through FreeSWITCH, SIPp BYE -> ReleaseComplete 16', async () => {
     const l = lab!;
-    const uas = await l.expert('h323-uas-bye', 2800);
+    const { tap: t, mediaPort } = await expertTap();
+    const uas = await l.expert('h323-uas-bye', 2800, undefined, { mediaPort });
     l.targets.set('1001', `sip:expert@127.0.0.1:${uas.port}`);
     const ec = await dial(l, '1001');
     const alerted = new Promise<void>((r) => ec.call.once('alerting', () => r()));
@@ -47,6 +70,15 @@ describe('calls: H.323 -> SIP', function () {
     const outcome = await l.calls[0]!.whenFinished;
     expect(outcome).to.equal('answered');
     expect(l.media.media.sessionCount).to.equal(0);
+    // endpoint -> FreeSWITCH -> expert: the endpoint's tone at the expert's media port, relayed
+    // once both legs are bridged (the endpoint starts at Alerting, with the fastStart answer,
+    // before the expert has answered)
+    const atExpert = t.to(mediaPort, (p) => p.pt === 8 && p.src.port !== ec.rtp.port && toneAmplitude(p.payload, 'PCMA', ENDPOINT_HZ) > 2400);
+    expect(atExpert.length, 'the endpoint\'s audio at the expert').to.be.greaterThan(RTP_PACKETS / 2).and.at.most(RTP_PACKETS);
+    // FreeSWITCH bridged the two legs and hung both up; nothing left open there
+    const bridges = bridgesSince(l.esl, since);
+    expect(bridges, 'CHANNEL_BRIDGE events').to.have.length(1);
+    expect([...(await channelsReleased(l.esl, { baseline, since, legs: 2 }))].sort()).to.deep.equal([...bridges[0]!].sort());
     if (l.media.fs) {
       const chans = l.media.fs.channelInfo();
       expect(chans).to.have.length(2);
@@ -71,22 +103,27 @@ describe('calls: H.323 -> SIP', function () {
     expect(sipp.messages).to.match(/SIP\/2\.0 200 OK[\s\S]*CSeq: 2 BYE/);
   });
 
-  it('DTMF from the room system (UserInputIndication) reaches the expert as RFC 2833 telephone-events', async function () {
+  it('DTMF from the room system (UserInputIndication) reaches the expert as RFC 2833 telephone-events', async () => {
     const l = lab!;
-    if (!l.media.fs) this.skip(); // counts packets on the FreeSWITCH double
-    const uas = await l.expert('h323-uas-wait-bye');
+    const { tap: t, mediaPort } = await expertTap();
+    const uas = await l.expert('h323-uas-wait-bye', undefined, undefined, { mediaPort, telephoneEvent: true });
     l.targets.set('1001', `sip:expert@127.0.0.1:${uas.port}`);
     const ec = await dial(l, '1001');
     await new Promise<void>((r) => ec.call.once('connected', () => r()));
+    // The media path is up: the endpoint's audio reaches the expert through FreeSWITCH.
+    await t.waitFor((ps) => (ps.filter((p) => p.pt === 8 && p.src.port !== ec.rtp.port).length >= 5 ? true : undefined), 'the endpoint\'s audio at the expert');
     expect(ec.call.sendDtmf('9')).to.equal(true);
-    // The SIP leg is the channel not aimed at the endpoint; FreeSWITCH sends the event there.
-    await waitUntil(async () => {
-      const sip = l.media.fs!.channelInfo().find((c) => c.remoteRtp?.port !== ec.rtp.port && c.state === 'active');
-      return (sip?.rtp.txPayloadTypes[101] ?? 0) > 0 || undefined;
-    }, 'telephone-events towards the expert');
+    // FreeSWITCH sends the digit to the expert as telephone-events (payload type 101 as negotiated).
+    const events = await t.waitFor((ps) => {
+      const te = ps.filter((p) => p.pt === 101);
+      return te.length > 0 ? te : undefined;
+    }, 'telephone-events at the expert');
+    expect(events.map((p) => telephoneEventDigit(p.payload))).to.include('9');
     ec.call.hangup();
     await ec.done;
+    await waitUntil(async () => /CSeq: \d+ BYE[\s\S]*SIP\/2\.0 200 OK/.test(uas.messages()) || undefined, 'BYE at SIPp');
     await uas.stop();
+    expect(await channelsReleased(l.esl, { baseline, since, legs: 2 })).to.have.length(2);
   });
 
   it('endpoint hangs up mid-call with cause 31 -> the expert gets BYE with Reason Q.850 cause 31', async () => {
@@ -102,6 +139,9 @@ describe('calls: H.323 -> SIP', function () {
     const sipp = await uas.stop();
     expect(sipp.messages).to.match(/BYE sip:[\s\S]*Reason: Q\.850;cause=31;text="Normal, unspecified"/);
     expect(l.media.media.sessionCount).to.equal(0);
+    const bridges = bridgesSince(l.esl, since);
+    expect(bridges).to.have.length(1);
+    expect([...(await channelsReleased(l.esl, { baseline, since, legs: 2 }))].sort()).to.deep.equal([...bridges[0]!].sort());
     if (l.media.fs) {
       const chans = l.media.fs.channelInfo();
       expect(chans.map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
@@ -136,6 +176,9 @@ describe('calls: H.323 -> SIP', function () {
     const sipp = await uas.stop();
     expect(sipp.messages).to.match(/SIP\/2\.0 183 Session Progress/);
     expect(l.media.media.sessionCount).to.equal(0);
+    const bridges = bridgesSince(l.esl, since);
+    expect(bridges).to.have.length(1);
+    expect([...(await channelsReleased(l.esl, { baseline, since, legs: 2 }))].sort()).to.deep.equal([...bridges[0]!].sort());
     if (l.media.fs) {
       const chans = l.media.fs.channelInfo();
       expect(chans.map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
@@ -153,6 +196,9 @@ describe('calls: H.323 -> SIP', function () {
     expect(rel.cause).to.equal(17);
     expect(await l.calls[0]!.whenFinished).to.equal('sip-rejected');
     expect(l.media.media.sessionCount).to.equal(0);
+    // the H.323 leg and the one offered to the expert, both hung up, never bridged
+    expect(await channelsReleased(l.esl, { baseline, since, legs: 2 })).to.have.length(2);
+    expect(bridgesSince(l.esl, since)).to.deep.equal([]);
     if (l.media.fs) expect(l.media.fs.channelInfo().every((c) => c.state === 'hangup')).to.equal(true);
     const text = await l.registry.metrics();
     expect(metricValue(text, 'gw_h323_sip_calls_total', { outcome: 'sip-rejected' })).to.equal(1);
@@ -167,6 +213,9 @@ describe('calls: H.323 -> SIP', function () {
     expect(rel.cause).to.equal(1);
     expect(await l.calls[0]!.whenFinished).to.equal('unknown-alias');
     expect(l.invitesPlaced).to.equal(0);
+    // no channel was ever made at FreeSWITCH
+    expect(await l.esl.channelCount()).to.equal(baseline);
+    expect(hangupsSince(l.esl, since)).to.deep.equal([]);
     if (l.media.fs) expect(l.media.fs.channelInfo()).to.have.length(0);
     const text = await l.registry.metrics();
     expect(metricValue(text, 'gw_h323_sip_calls_total', { outcome: 'unknown-alias' })).to.equal(1);
@@ -179,6 +228,8 @@ describe('calls: H.323 -> SIP', function () {
     expect((await ec.done).cause).to.equal(20);
     expect(await l.calls[0]!.whenFinished).to.equal('not-registered');
     expect(l.invitesPlaced).to.equal(0);
+    expect(await l.esl.channelCount()).to.equal(baseline);
+    expect(hangupsSince(l.esl, since)).to.deep.equal([]);
     if (l.media.fs) expect(l.media.fs.channelInfo()).to.have.length(0);
   });
 });

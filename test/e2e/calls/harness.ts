@@ -1,7 +1,9 @@
 /**
  * Lab for the SIP -> H.323 suites: the media lab (drachtio target, FreeSWITCH double or real
  * FreeSWITCH, srf app, MediaController) plus an H.323 lab endpoint, an srf INVITE handler running
- * SipToH323Call towards it, and SIPp callers from sip-configs/sipp/calls with RTP from the PCMA pcap.
+ * SipToH323Call towards it, SIPp callers from sip-configs/sipp/calls with RTP from the PCMA pcap,
+ * and the test's own ESL connection to that FreeSWITCH (CHANNEL_BRIDGE and
+ * CHANNEL_HANGUP_COMPLETE subscribed) for what FreeSWITCH itself says.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { runSipp, type SippResult } from '../../lab/sipp.js';
 import { freeMediaPort } from '../../lab/ports.js';
 import { repoRoot } from '../../support/paths.js';
 import { startMediaLab, type MediaLab } from '../media/harness.js';
+import { EslClient } from '../../support/esl.js';
 import type { Registry } from 'prom-client';
 
 export interface CallsLab {
@@ -26,6 +29,8 @@ export interface CallsLab {
   outcomes: Array<Promise<SipToH323Outcome>>;
   /** Causes SipToH323Call passed to H323Call#hangup, per dialled call (spied through the injected predial). */
   hangups: number[][];
+  /** The test's own ESL connection to the lab's FreeSWITCH (double or real). */
+  esl: EslClient;
   caller(o: {
     scenario: 'bye' | 'wait-bye' | 'reject' | 'cancel' | 'early' | 'video';
     status?: number;
@@ -34,6 +39,8 @@ export interface CallsLab {
     offer?: { pt: number; codec: string; /** Static payload types offered after it (no rtpmap needed). */ alsoStatic?: number[] };
     /** The video codec of the 'video' scenario's m=video line. */
     video?: { pt: number; codec: string };
+    /** SIPp's media port (-mp), e.g. one an RtpTap listens on; default a free one. */
+    mediaPort?: number;
   }): Promise<SippResult>;
   stop(): Promise<void>;
 }
@@ -43,7 +50,10 @@ export async function startCallsLab(
 ): Promise<CallsLab> {
   const lab = await startMediaLab();
   const endpoint = new H323Endpoint({ rtpPackets: 50, ...o.endpoint });
+  let esl: EslClient | undefined;
   try {
+    esl = await EslClient.connect(lab.config.esl);
+    await esl.subscribe(['CHANNEL_BRIDGE', 'CHANNEL_HANGUP_COMPLETE']);
     const addr = await endpoint.listen(0);
     const registry = isolatedRegistry();
     const calls: SipToH323Call[] = [];
@@ -77,7 +87,7 @@ export async function startCallsLab(
       outcomes.push(c.run());
     });
     return {
-      lab, endpoint, registry, calls, outcomes, hangups,
+      lab, endpoint, registry, calls, outcomes, hangups, esl: esl as EslClient,
       async caller(s): Promise<SippResult> {
         const xml = readFileSync(join(repoRoot, 'sip-configs', 'sipp', 'calls', `sip-to-h323-${s.scenario}.xml`), 'utf8')
           .replaceAll('@PCAP@', lab.pcapFor('PCMA')).replaceAll('@PT@', String(s.offer?.pt ?? STATIC_PT.PCMA))
@@ -92,15 +102,17 @@ export async function startCallsLab(
           scenario: file,
           service: '1000',
           timeoutMs: 30_000,
-          args: ['-d', String(s.holdMs ?? 2800), '-mi', '127.0.0.1', '-mp', String(await freeMediaPort())],
+          args: ['-d', String(s.holdMs ?? 2800), '-mi', '127.0.0.1', '-mp', String(s.mediaPort ?? (await freeMediaPort()))],
         });
       },
       async stop(): Promise<void> {
+        esl?.close();
         await endpoint.close();
         await lab.stop();
       },
     };
   } catch (e) {
+    esl?.close();
     await endpoint.close();
     await lab.stop();
     throw e;

@@ -5,6 +5,13 @@
  * RTP reaches the conference; roles become mod_conference flags; the operator endpoint mutes and
  * kicks; participants leave by BYE and ReleaseComplete; the audit chain verifies and holds every
  * join/leave/kick/refusal without raw ids. Admission times are printed per participant.
+ *
+ * What FreeSWITCH did is read from FreeSWITCH itself through the test's own ESL connection:
+ * conference::maintenance events (add-member with Member-Type and Speak, mute-member,
+ * unmute-member, del-member), `conference <room> list` flags, `uuid_exists`. Audio is told apart by
+ * tone: every participant sends its own frequency (SIPp from a pcap of its own, the H.323
+ * endpoints from the test), and the H.323 endpoints' sockets show whose audio the conference
+ * delivered to them - relayed packet by packet (the double) or mixed (mod_conference).
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
@@ -17,36 +24,84 @@ import { stopAllSipp, type SippResult } from '../../lab/sipp.js';
 import { metricValue, waitUntil } from '../../lab/wait.js';
 import { decodeRas, encodeRas, aliasFromString } from '../../../lib/h323/ras/messages.js';
 import { H323_ALIAS, ROOM, admin, members, sipCall, startCouncilLab, type CouncilLab } from './lab.js';
+import { EslClient, type ConferenceMember, type EslEvent } from '../../support/esl.js';
+import { sendTone, ToneListener, writeTonePcap } from '../../support/tone.js';
+
+/** The tone each participant sends: SIP people P01..P09 by index, H.323 endpoints in dial order. */
+const SIP_HZ = [400, 550, 700, 850, 1150, 1300, 1450, 1600, 1750];
+const H323_HZ = [1900, 2050, 2200, 2350, 2500, 2650];
+const ALL_HZ = [...SIP_HZ, ...H323_HZ];
+const AMPLITUDE = 2000;
+/** Packets a tone must be heard in to count as having reached a listener (20 ms each). */
+const HEARD = 5;
 
 describe('council: 12 participants, SIP and H.323, through the gateway', function () {
   this.timeout(60_000);
   let lab: CouncilLab;
+  let esl: EslClient;
+  /** Members of the room before anyone dialled in (fsmrf's control leg). */
+  let before0: ConferenceMember[] = [];
+  const stopTones: Array<() => void> = [];
 
   before(async function () {
-    if (process.env.FS_HOST) this.skip(); // reads the FreeSWITCH double's channels and flags
     lab = await startCouncilLab({
       // P01 moderator, P02 expert (joins muted), P03-P07 guardians: the 7 SIP participants;
       // P08 the refused 13th; P09 an expert who joins later on a freed seat and hangs up.
       roles: ['moderator', 'expert', 'guardian', 'guardian', 'guardian', 'guardian', 'guardian', 'guardian', 'expert'],
-      h323RtpPackets: 150,
+      // the H.323 endpoints' audio is sent by the test (a tone each)
+      h323RtpPackets: 0,
     });
+    esl = await EslClient.connect(lab.esl);
+    await esl.subscribe(['CHANNEL_HANGUP_COMPLETE', 'CUSTOM', 'conference::maintenance']);
+    // The gateway creates the room's conference when the media server comes up.
+    before0 = await waitUntil(async () => await esl.conferenceList(ROOM), `conference ${ROOM} at FreeSWITCH`, 15_000);
   });
 
   after(async () => {
+    for (const s of stopTones) s();
     stopAllSipp();
+    esl?.close();
     await lab?.stop();
   });
 
   it('admits 12, refuses the 13th on both sides, carries RTP, mutes/kicks, and audits every step', async () => {
-    const { fs, people } = lab;
+    const { people } = lab;
+    const fs = lab.fs;
+    const roomEvents = (action: string): EslEvent[] => esl.events.filter((e) => e.fields['Conference-Name'] === ROOM && e.fields.Action === action);
+    const controlIds = new Set(before0.map((m) => m.memberId));
+    // Each SIP person's RTP: a tone of their own for 30 s (calls held until kicked; SIPp stops
+    // playing when the call ends).
+    const pcapOf = (i: number): string => {
+      const file = join(lab.work, `tone-${i}.pcap`);
+      writeTonePcap(file, { packets: 1500, hz: SIP_HZ[i]!, amplitude: AMPLITUDE });
+      return file;
+    };
+    const sipJoin = (i: number) => sipCall(lab, people[i]!, { kind: 'wait-bye' }, { pcap: pcapOf(i) });
+    // Each H.323 endpoint sends its tone once its media is known, and listens for everyone's.
+    const listeners: ToneListener[] = [];
+    const h323Join = async (): Promise<EndpointCall> => {
+      const k = listeners.length;
+      const ec = await lab.h323.call(lab.callSignal.host, lab.callSignal.port, H323_ALIAS);
+      const listener = new ToneListener(ALL_HZ, { sentAmplitude: AMPLITUDE });
+      listeners.push(listener);
+      ec.rtp.rtp.on('message', (b: Buffer) => listener.rtp(b));
+      const start = (): void => {
+        const m = ec.media;
+        if (!m || (m.codec !== 'PCMA' && m.codec !== 'PCMU')) return;
+        stopTones.push(sendTone((pt, payload, marker) => ec.rtp.send(pt, payload, m.remoteRtp, marker), m.codec, H323_HZ[k]!, { amplitude: AMPLITUDE }));
+      };
+      if (ec.media) start();
+      else ec.call.once('media', () => start());
+      return ec;
+    };
     // Participants arrive one after another, SIP and H.323 alternating, as a council assembles.
     const sipDone: Array<Promise<SippResult>> = [];
     const h323: EndpointCall[] = [];
     const inRoom = (n: number) => waitUntil(async () => (await members(lab)).here.length === n || undefined, `${n} participants in the room`, 15_000);
     for (let i = 0; i < 12; i++) {
-      if (i % 2 === 0 && sipDone.length < 7) sipDone.push(sipCall(lab, people[sipDone.length]!, { kind: 'wait-bye' }));
-      else if (h323.length < 5) h323.push(await lab.h323.call(lab.callSignal.host, lab.callSignal.port, H323_ALIAS));
-      else sipDone.push(sipCall(lab, people[sipDone.length]!, { kind: 'wait-bye' }));
+      if (i % 2 === 0 && sipDone.length < 7) sipDone.push(sipJoin(sipDone.length));
+      else if (h323.length < 5) h323.push(await h323Join());
+      else sipDone.push(sipJoin(sipDone.length));
       await inRoom(i + 1);
     }
 
@@ -65,17 +120,40 @@ describe('council: 12 participants, SIP and H.323, through the gateway', functio
     for (const p of rows) process.stdout.write(`        ${p.seatId.padEnd(12)} ${p.leg.padEnd(5)} ${p.role.padEnd(10)} ${p.admissionMs.toFixed(1).padStart(7)} ms\n`);
     for (const p of rows) expect(p.admissionMs).to.be.greaterThan(0);
 
-    // roles -> mod_conference flags
-    const conf = fs.conferenceInfo().find((c) => c.name === ROOM)!;
-    const flagsOf = (memberId: number | undefined): string[] => conf.members.find((m) => m.memberId === memberId)?.flags ?? [];
+    // roles -> mod_conference flags, as FreeSWITCH reports them: add-member events (Member-Type,
+    // Speak) and `conference <room> list` (speak is absent for a muted member)
     const byRole = (role: string) => full.here.filter((p) => p.role === role);
+    const joined = await waitUntil(async () => {
+      const adds = roomEvents('add-member').filter((e) => !controlIds.has(Number(e.fields['Member-ID'])));
+      return adds.length === 12 ? adds : undefined;
+    }, '12 add-member events at FreeSWITCH');
+    const added = (memberId: number | undefined): EslEvent => {
+      const e = joined.find((x) => Number(x.fields['Member-ID']) === memberId);
+      expect(e, `add-member for member ${memberId}`).to.not.equal(undefined);
+      return e!;
+    };
+    const listed = async (): Promise<Map<number, Set<string>>> => new Map(((await esl.conferenceList(ROOM)) ?? []).map((m) => [m.memberId, m.flags]));
+    const flagsNow = await listed();
+    const flagsOf = (memberId: number | undefined): Set<string> => flagsNow.get(memberId ?? -1) ?? new Set(['(not a member)']);
+    expect(new Set(joined.map((e) => Number(e.fields['Member-ID'])))).to.deep.equal(new Set(full.here.map((p) => p.memberId)));
     expect(byRole('moderator')).to.have.length(1);
-    expect(flagsOf(byRole('moderator')[0]!.memberId)).to.include('moderator');
+    expect(added(byRole('moderator')[0]!.memberId).fields['Member-Type']).to.equal('moderator');
+    expect(flagsOf(byRole('moderator')[0]!.memberId)).to.include('speak');
     expect(byRole('expert')).to.have.length(1);
     expect(byRole('expert')[0]!.muted).to.equal(true);
-    expect(flagsOf(byRole('expert')[0]!.memberId)).to.include('mute');
+    expect(added(byRole('expert')[0]!.memberId).fields.Speak).to.equal('false');
+    expect(flagsOf(byRole('expert')[0]!.memberId)).to.not.include('speak');
+    expect(flagsOf(byRole('expert')[0]!.memberId)).to.include('hear');
     expect(byRole('guardian')).to.have.length(10); // 5 SIP guardians + 5 H.323 room systems (h323DefaultRole)
-    for (const g of byRole('guardian')) expect(flagsOf(g.memberId)).to.not.include('moderator');
+    for (const g of byRole('guardian')) {
+      expect(added(g.memberId).fields['Member-Type']).to.equal('member');
+      expect(flagsOf(g.memberId)).to.include('speak');
+    }
+    if (fs) {
+      // extra, the double's own table: moderator flag set on the member (its list does not print it)
+      const conf = fs.conferenceInfo().find((c) => c.name === ROOM)!;
+      expect(conf.members.find((m) => m.memberId === byRole('moderator')[0]!.memberId)?.flags).to.include('moderator');
+    }
 
     // the 13th: SIP 486 with Reason and Retry-After, H.323 ReleaseComplete cause 17
     const refused = await sipCall(lab, people[7]!, { kind: 'refused', status: 486 });
@@ -102,23 +180,41 @@ describe('council: 12 participants, SIP and H.323, through the gateway', functio
       await gk.close();
     }
 
-    // RTP into the conference: every participant's leg at FreeSWITCH receives packets
-    const memberLegs = await waitUntil(async () => {
-      const legs = fs.channelInfo().filter((c) => c.state === 'active' && c.conference?.name === ROOM && !c.is3pcc);
-      return legs.length === 12 && legs.every((c) => c.rtp.rxPackets >= 20) ? legs : undefined;
-    }, 'RTP from all 12 participants at FreeSWITCH', 20_000);
-    process.stdout.write(`      RTP packets received by FreeSWITCH per participant leg: ${memberLegs.map((c) => c.rtp.rxPackets).join(', ')}\n`);
-    // and the conference sends audio back out to the H.323 room systems
-    await waitUntil(async () => h323.every((c) => c.rtp.stats.received > 0) || undefined, 'conference audio at every H.323 endpoint', 10_000);
+    // RTP into the conference: each participant's tone reaches the room systems. A SIP person's at
+    // any H.323 endpoint; an H.323 endpoint's at another one. Not the muted expert's: a real
+    // mod_conference does not mix a muted member (the double relays it anyway, so that is not
+    // asserted either way). And the conference sends audio to every room system.
+    // P01-P07 dialled in over SIP; the expert (P02) joined muted
+    const sipIdx = [0, 1, 2, 3, 4, 5, 6].filter((i) => people[i]!.entry.role !== 'expert');
+    expect(sipIdx).to.have.length(full.here.filter((p) => p.leg === 'sip' && !p.muted).length);
+    const heardByOthers = (hz: number, except?: number): number => Math.max(0, ...listeners.map((l, k) => (k === except ? 0 : l.count(hz))));
+    await waitUntil(async () => (
+      sipIdx.every((i) => heardByOthers(SIP_HZ[i]!) >= HEARD) &&
+      h323.every((_, k) => heardByOthers(H323_HZ[k]!, k) >= HEARD) &&
+      listeners.every((l, k) => ALL_HZ.some((hz) => hz !== H323_HZ[k] && l.count(hz) >= HEARD))
+    ) || undefined, 'every unmuted participant\'s tone at the room systems', 20_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${listeners.map((l, k) => `endpoint ${k + 1}: ${ALL_HZ.filter((hz) => l.count(hz) > 0).map((hz) => `${hz} Hz x${l.count(hz)}`).join(' ')}`).join('; ')}`);
+    });
+    for (const st of stopTones.splice(0)) st();
+    process.stdout.write(`      tones heard at the room systems (packets, best listener): ${[
+      ...sipIdx.map((i) => `${people[i]!.id} ${SIP_HZ[i]} Hz ${heardByOthers(SIP_HZ[i]!)}`),
+      ...h323.map((_, k) => `H.323 #${k + 1} ${H323_HZ[k]} Hz ${heardByOthers(H323_HZ[k]!, k)}`),
+    ].join(', ')}\n`);
 
     // the operator endpoint: token required; unmute the expert, mute a guardian
     expect((await admin(lab, 'GET', `/council/rooms/${ROOM}/members`, 'wrong-token')).status).to.equal(401);
     const expert = byRole('expert')[0]!;
+    const expertHz = SIP_HZ[people.findIndex((x) => x.entry.role === 'expert')]!;
+    const expertHeardBefore = heardByOthers(expertHz);
     expect((await admin(lab, 'POST', `/council/rooms/${ROOM}/members/${expert.seatId}/unmute`)).status).to.equal(200);
-    expect(fs.conferenceInfo().find((c) => c.name === ROOM)!.members.find((m) => m.memberId === expert.memberId)!.flags).to.not.include('mute');
+    expect((await listed()).get(expert.memberId!)).to.include('speak');
+    await esl.waitForEvent((e) => e.fields['Conference-Name'] === ROOM && e.fields.Action === 'unmute-member' && Number(e.fields['Member-ID']) === expert.memberId, 'unmute-member for the expert');
+    // ... and the expert is heard in the room (mod_conference mixes it now; the double always relays it)
+    await waitUntil(async () => heardByOthers(expertHz) >= expertHeardBefore + HEARD || undefined, 'the unmuted expert\'s tone at the room systems');
     const guardian = byRole('guardian').find((p) => p.leg === 'sip')!;
     expect((await admin(lab, 'POST', `/council/rooms/${ROOM}/members/${guardian.seatId}/mute`)).status).to.equal(200);
-    expect(fs.conferenceInfo().find((c) => c.name === ROOM)!.members.find((m) => m.memberId === guardian.memberId)!.flags).to.include('mute');
+    expect((await listed()).get(guardian.memberId!)).to.not.include('speak');
+    await esl.waitForEvent((e) => e.fields['Conference-Name'] === ROOM && e.fields.Action === 'mute-member' && Number(e.fields['Member-ID']) === guardian.memberId, 'mute-member for the guardian');
     expect((await admin(lab, 'POST', `/council/rooms/${ROOM}/members/nope/kick`)).status).to.equal(404);
 
     // two room systems leave (ReleaseComplete from their side)
@@ -172,8 +268,21 @@ describe('council: 12 participants, SIP and H.323, through the gateway', functio
     expect(metricValue(metrics, 'gw_council_admission_seconds_count', { room: ROOM, leg: 'h323' })).to.equal(5);
     expect(metricValue(metrics, 'gw_council_members', { room: ROOM })).to.equal(0);
 
-    // nothing left at FreeSWITCH but the conference's control leg
-    await waitUntil(async () => fs.channelInfo().filter((c) => c.state === 'active' && !c.is3pcc).length === 0 || undefined, 'participant legs hung up');
+    // nothing left at FreeSWITCH but the conference's control leg: every participant who joined
+    // (13 add-member events) left it (del-member), their channels are gone, the room lists only
+    // the members it had before anyone dialled in
+    const participants = roomEvents('add-member').filter((e) => !controlIds.has(Number(e.fields['Member-ID'])));
+    expect(participants).to.have.length(13);
+    await waitUntil(async () => {
+      const left = new Set(roomEvents('del-member').map((e) => e.fields['Member-ID']));
+      return participants.every((e) => left.has(e.fields['Member-ID'])) || undefined;
+    }, 'del-member for every participant');
+    await waitUntil(async () => {
+      for (const e of participants) if (await esl.uuidExists(e.fields['Unique-ID']!)) return undefined;
+      return true;
+    }, 'participant channels hung up at FreeSWITCH');
+    expect([...(await listed()).keys()].sort()).to.deep.equal([...controlIds].sort());
+    if (fs) expect(fs.channelInfo().filter((c) => c.state === 'active' && !c.is3pcc)).to.have.length(0);
 
     // the audit chain: intact, every step recorded, no raw ids
     const out = lab.gw.output();

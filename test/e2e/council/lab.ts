@@ -1,9 +1,10 @@
 /**
- * The council lab: drachtio double (or DRACHTIO_*), the FreeSWITCH double, the gateway as its
- * own process with the policy chain on (digest), one council room reachable as SIP user
+ * The council lab: drachtio double (or DRACHTIO_*), the FreeSWITCH double (or FS_*), the gateway
+ * as its own process with the policy chain on (digest), one council room reachable as SIP user
  * `council` and H.323 alias `8100`, the operator endpoint, and helpers to dial in with SIPp
  * (one process per person: SIPp takes one digest credential) or with the H.323 lab endpoint.
- * Used by test/e2e/council and bench/soak.ts.
+ * `esl` is where the FreeSWITCH in use takes event-socket connections, for the tests' own ESL
+ * client (test/support/esl.ts). Used by test/e2e/council and bench/soak.ts.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,9 @@ import { runSipp, type SippResult } from '../../lab/sipp.js';
 import type { Role } from '../../../lib/registry/types.js';
 import type { ParticipantView } from '../../../lib/council/service.js';
 import { repoRoot } from '../../support/paths.js';
+import { fsTarget, type FsTarget } from '../../support/esl.js';
 import { callerBye, okToLastRequest } from '../../lab/sipp-xml.js';
+import { realFsFromEnv } from '../freeswitch-double/harness.js';
 
 export const REALM = 'council.test';
 export const ROOM = 'council-main';
@@ -40,11 +43,20 @@ export interface CouncilLabOptions {
   /** Extra env for the gateway (e.g. STATE_BACKEND/REDIS_URL). */
   env?: Record<string, string>;
   state?: Record<string, unknown>;
+  /**
+   * Start a FreeSWITCH double for this lab even when FS_* names a real FreeSWITCH: a second
+   * gateway instance that needs a media server of its own (one FreeSWITCH cannot hold the same
+   * room's conference for two instances).
+   */
+  ownFreeSwitch?: boolean;
 }
 
 export interface CouncilLab {
   target: DrachtioTarget;
-  fs: FreeSwitchDouble;
+  /** Undefined when the lab uses a real FreeSWITCH (FS_*). */
+  fs?: FreeSwitchDouble;
+  /** The event socket of the lab's FreeSWITCH (double or real). */
+  esl: FsTarget;
   gw: GatewayProcess;
   people: LabPerson[];
   auditDir: string;
@@ -62,7 +74,8 @@ export async function startCouncilLab(o: CouncilLabOptions): Promise<CouncilLab>
   const reg = writeRegistry(people);
   const auditDir = mkdtempSync(join(tmpdir(), 'council-audit-'));
   const target = await startDrachtioTarget();
-  const fs = await FreeSwitchDouble.start({ eslPassword: ESL_SECRET, sipPort: 0, eslPort: 0 });
+  const fs = o.ownFreeSwitch || !realFsFromEnv() ? await FreeSwitchDouble.start({ eslPassword: ESL_SECRET, sipPort: 0, eslPort: 0 }) : undefined;
+  const esl = fs ? { host: fs.host, port: fs.eslPort, secret: ESL_SECRET } : fsTarget(undefined, ESL_SECRET);
   const h323 = new H323Endpoint({ rtpPackets: o.h323RtpPackets ?? 100 });
   const adminPort = await freePort();
   const callSignal = { host: '127.0.0.1', port: await freePort() };
@@ -85,7 +98,7 @@ export async function startCouncilLab(o: CouncilLabOptions): Promise<CouncilLab>
         },
         registry: { file: reg.file },
         audit: { dir: auditDir, fsync: false },
-        media: { esl: { host: fs.host, port: fs.eslPort }, listen: { address: '127.0.0.1', port: 0 }, conference: { destroyTimeoutMs: 300 } },
+        media: { esl: { host: esl.host, port: esl.port }, listen: { address: '127.0.0.1', port: 0 }, conference: { destroyTimeoutMs: 300 } },
         h323: { ras: { host: '127.0.0.1', port: 0 }, callSignalAddress: callSignal, neighbours: [{ name: 'GK', host: '127.0.0.1' }] },
         council: {
           rooms: [{ name: ROOM, sipUsers: [SIP_USER], h323Aliases: [H323_ALIAS], maxMembers: o.maxMembers ?? 12, mutedRoles: ['expert'] }],
@@ -95,23 +108,23 @@ export async function startCouncilLab(o: CouncilLabOptions): Promise<CouncilLab>
         ...(o.backgroundUasPort ? { dialPlan: [{ prefix: '5', sipTarget: `sip:\${user}@127.0.0.1:${o.backgroundUasPort}` }] } : {}),
         ...(o.state ? { state: o.state } : {}),
       },
-      env: { DRACHTIO_SECRET: target.secret, FS_ESL_SECRET: ESL_SECRET, COUNCIL_ADMIN_TOKEN: ADMIN_TOKEN, AUDIT_ID_KEY: 'council-lab-audit-key', LOG_LEVEL: 'info', ...o.env },
+      env: { DRACHTIO_SECRET: target.secret, FS_ESL_SECRET: esl.secret, COUNCIL_ADMIN_TOKEN: ADMIN_TOKEN, AUDIT_ID_KEY: 'council-lab-audit-key', LOG_LEVEL: 'info', ...o.env },
     });
     await gw.waitForOutput(/connected to drachtio-server/);
     await gw.waitForOutput(/media server up/);
   } catch (e) {
-    await fs.stop();
+    await fs?.stop();
     await target.stop();
     throw e;
   }
   const pcap = join(work, 'pcma.pcap');
   writePcmaPcap(pcap, { packets: 100 });
   return {
-    target, fs, gw, people, auditDir, adminPort, callSignal, h323, work, pcap,
+    target, fs, esl, gw, people, auditDir, adminPort, callSignal, h323, work, pcap,
     async stop() {
       await gw.stop('SIGTERM', 5000);
       await h323.close();
-      await fs.stop();
+      await fs?.stop();
       await target.stop();
     },
   };
@@ -126,22 +139,25 @@ const TAIL_HANGUP = `${TAIL_PLAY}  <pause/>
 ${callerBye('[field0]', 3)}
   <recv response="200"/>`;
 
-function scenario(lab: CouncilLab, mode: SipMode): string {
+function scenario(lab: CouncilLab, mode: SipMode, pcap: string): string {
   const tmpl = readFileSync(join(repoRoot, 'test/e2e/council/council-caller.xml.tmpl'), 'utf8');
   const status = mode.kind === 'refused' ? mode.status : 200;
   const tail = mode.kind === 'wait-bye' ? TAIL_WAIT_BYE : mode.kind === 'hangup' ? TAIL_HANGUP : '';
   const file = join(mkdtempSync(join(lab.work, 'scn-')), `council-${mode.kind}.xml`);
-  writeFileSync(file, tmpl.replaceAll('@STATUS@', String(status)).replace('@TAIL@', tail).replaceAll('@PCAP@', lab.pcap)
+  writeFileSync(file, tmpl.replaceAll('@STATUS@', String(status)).replace('@TAIL@', tail).replaceAll('@PCAP@', pcap)
     // The ACK to a 2xx is its own transaction; the ACK to a failure reuses the INVITE's branch.
     .replace('@FINAL_ACK_VIA@', status < 300 ? 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]' : '[last_Via:]'));
   return file;
 }
 
-/** One person dialling `service` (default the council) with SIPp. */
-export async function sipCall(lab: CouncilLab, person: LabPerson, mode: SipMode, o: { service?: string; calls?: number; rate?: number; timeoutMs?: number } = {}): Promise<SippResult> {
+/**
+ * One person dialling `service` (default the council) with SIPp, sending RTP from `pcap` (default
+ * the lab's 2 s PCMA tone).
+ */
+export async function sipCall(lab: CouncilLab, person: LabPerson, mode: SipMode, o: { service?: string; calls?: number; rate?: number; timeoutMs?: number; pcap?: string } = {}): Promise<SippResult> {
   return runSipp({
     target: `${lab.target.sipHost}:${lab.target.sipPort}`,
-    scenario: scenario(lab, mode),
+    scenario: scenario(lab, mode, o.pcap ?? lab.pcap),
     service: o.service ?? SIP_USER,
     calls: o.calls ?? 1,
     rate: o.rate ?? 10,

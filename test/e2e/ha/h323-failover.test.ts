@@ -1,13 +1,16 @@
 /**
  * Failover of H.323 -> SIP calls anchored on FreeSWITCH: two gateway processes on one
- * redis-server, one drachtio (double) and one FreeSWITCH double shared by both. The H.323 lab
+ * redis-server, one drachtio (double or DRACHTIO_*) and one FreeSWITCH (double or FS_*) shared by
+ * both. The H.323 lab
  * endpoint places two calls to instance A's H.225 listener and one to B's; each is routed by the
  * dial plan to its own SIPp UAS expert, which answers and holds the call until it gets a BYE.
  * Instance A is SIGKILLed once every call is answered, bridged and recorded. Asserted:
  * - each of A's experts gets a BYE from the survivor within 5 s of the kill (SIPp trace) and
  *   answers it (survivor's metric);
- * - the HA record of each of A's calls names exactly the FreeSWITCH channels of that call, and
- *   those channels are hung up within 5 s;
+ * - the HA record of each of A's calls names exactly the FreeSWITCH channels of that call (from
+ *   FreeSWITCH over the test's own ESL connection: the two channels of a CHANNEL_BRIDGE event, one
+ *   of them with the endpoint's RTP port as remote_media_port), and those channels are hung up
+ *   within 5 s (CHANNEL_HANGUP_COMPLETE);
  * - the H.323 endpoint sees A's calls end with the H.225 connection closing;
  * - B's call is untouched (no BYE at its expert, channels up, H.323 call up) until the endpoint
  *   hangs it up; no record is left in Redis.
@@ -18,7 +21,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import type { FreeSwitchDouble, ChannelInfo } from '../../lab/freeswitch-double/double.js';
+import { bridgesSince, hangupAt, waitHangups, type EslClient } from '../../support/esl.js';
 import { H323Endpoint, type EndpointCall } from '../../lab/h323-endpoint/endpoint.js';
 import type { GatewayProcess } from '../../lab/gateway-process.js';
 import { startSippUas, stopAllSipp, type SippUas } from '../../lab/sipp.js';
@@ -92,7 +95,7 @@ describe('HA failover: H.323 -> SIP calls anchored on FreeSWITCH', function () {
   this.timeout(40_000);
   let lab: HaMediaLab;
   let client: Redis;
-  let fs: FreeSwitchDouble;
+  let esl: EslClient;
   let endpoint: H323Endpoint;
   let gws: GatewayProcess[] = [];
   let listeners: number[] = [];
@@ -100,9 +103,8 @@ describe('HA failover: H.323 -> SIP calls anchored on FreeSWITCH', function () {
   const experts = new Map<string, SippUas>();
 
   before(async function () {
-    if (process.env.FS_HOST) this.skip(); // reads the FreeSWITCH double's channel table
     lab = await HaMediaLab.start('ha-h323');
-    ({ client, fs, gws, listeners, prefix } = lab);
+    ({ client, esl, gws, listeners, prefix } = lab);
     endpoint = new H323Endpoint({ rtpPackets: 0, codecs: ['PCMA', 'PCMU'] });
     const scenario = expertScenario();
     for (const { alias } of PLAN) {
@@ -126,8 +128,7 @@ describe('HA failover: H.323 -> SIP calls anchored on FreeSWITCH', function () {
 
   it('the dead instance\'s experts get BYE from the survivor, its channels and H.225 connections end within 5 s; the survivor\'s call is untouched', async () => {
     const [gwA, gwB] = gws as [GatewayProcess, GatewayProcess];
-    const hungUp = new Map<string, number>();
-    fs.on('hangup', (c: ChannelInfo) => hungUp.set(c.uuid, Date.now()));
+    const since = Date.now();
 
     const calls = new Map<string, EndpointCall>();
     for (const { alias, at } of PLAN) {
@@ -143,8 +144,7 @@ describe('HA failover: H.323 -> SIP calls anchored on FreeSWITCH', function () {
     const byInstance = await waitUntil(async () => {
       const r = await records();
       const answered = [...r.values()].flat().filter((c) => c.kind === 'h323-sip' && c.state === 'answered' && c.legs.length === 1 && c.mediaUuids.length === 2);
-      const bridged = fs.channelInfo().filter((c) => c.state === 'active' && c.bridgedTo !== undefined);
-      return answered.length === PLAN.length && bridged.length === 2 * PLAN.length ? r : undefined;
+      return answered.length === PLAN.length && bridgesSince(esl, since).length === PLAN.length ? r : undefined;
     }, 'every call answered, bridged and recorded', 15_000);
     const idA = [...byInstance.keys()].find((id) => id.startsWith('gw-a-'))!;
     const idB = [...byInstance.keys()].find((id) => id.startsWith('gw-b-'))!;
@@ -154,16 +154,18 @@ describe('HA failover: H.323 -> SIP calls anchored on FreeSWITCH', function () {
     expect(recB).to.have.length(1);
     for (const r of [...recA, ...recB]) expect(r.legs[0]!.side).to.equal('callee');
 
-    // Each call's channels from FreeSWITCH's side (the H.323 leg sends to the endpoint's RTP port,
-    // the expert leg is bridged to it); its record names exactly those; its expert leg is the
-    // dialog of the expert the alias routes to.
-    const channels = fs.channelInfo();
+    // Each call's channels from FreeSWITCH's side (the two channels of one CHANNEL_BRIDGE, one of
+    // them sending to the endpoint's RTP port); its record names exactly those; its expert leg is
+    // the dialog of the expert the alias routes to.
+    const bridges = bridgesSince(esl, since);
+    const remotePort = new Map<string, string | undefined>();
+    for (const u of bridges.flat()) remotePort.set(u, await esl.getVar(u, 'remote_media_port'));
     const recordOf = new Map<string, CallRecord>();
     for (const { alias, at } of PLAN) {
       const ec = calls.get(alias)!;
-      const h323Leg = channels.find((c) => c.state === 'active' && c.remoteRtp?.port === ec.rtp.port);
-      expect(h323Leg, `the H.323 leg of call ${alias}`).to.not.equal(undefined);
-      const pair = [h323Leg!.uuid, h323Leg!.bridgedTo!].sort().join();
+      const bridge = bridges.find((b) => b.some((u) => remotePort.get(u) === String(ec.rtp.port)));
+      expect(bridge, `the bridge with the H.323 leg of call ${alias}`).to.not.equal(undefined);
+      const pair = [...bridge!].sort().join();
       const rec = [...recA, ...recB].find((r) => [...r.mediaUuids].sort().join() === pair);
       expect(rec, `a record naming both channels of call ${alias}`).to.not.equal(undefined);
       expect(rec!.instance).to.equal(at === 'a' ? idA : idB);
@@ -186,8 +188,9 @@ describe('HA failover: H.323 -> SIP calls anchored on FreeSWITCH', function () {
       const info = await calls.get(alias)!.done;
       expect(info.reason, `H.323 call ${alias}`).to.equal('connection closed');
     }
+    await waitHangups(esl, deadAliases.flatMap((a) => recordOf.get(a)!.mediaUuids), 'channels of the dead instance\'s calls', 5000);
     for (const alias of deadAliases) {
-      for (const u of recordOf.get(alias)!.mediaUuids) expect(hungUp.get(u), `channel ${u} of dead call ${alias} hung up`).to.be.a('number').below(killAt + 5000);
+      for (const u of recordOf.get(alias)!.mediaUuids) expect(hangupAt(esl, u), `channel ${u} of dead call ${alias} hung up`).to.be.a('number').below(killAt + 5000);
     }
     const byeMs: number[] = [];
     for (const alias of deadAliases) {
@@ -205,11 +208,14 @@ describe('HA failover: H.323 -> SIP calls anchored on FreeSWITCH', function () {
     const live = calls.get(liveAlias)!;
     const liveRec = recordOf.get(liveAlias)!;
     expect(live.released, 'the survivor\'s H.323 call').to.equal(undefined);
-    for (const u of liveRec.mediaUuids) expect(hungUp.has(u), `survivor channel ${u}`).to.equal(false);
+    for (const u of liveRec.mediaUuids) {
+      expect(hangupAt(esl, u), `survivor channel ${u}`).to.equal(undefined);
+      expect(await esl.uuidExists(u), `survivor channel ${u} at FreeSWITCH`).to.equal(true);
+    }
     expect(experts.get(liveAlias)!.messages(), 'no BYE at the survivor\'s expert').to.not.match(/^BYE /m);
     expect((await records()).get(idB)).to.have.length(1);
 
-    const chanMs = deadAliases.flatMap((a) => recordOf.get(a)!.mediaUuids.map((u) => hungUp.get(u)! - killAt));
+    const chanMs = deadAliases.flatMap((a) => recordOf.get(a)!.mediaUuids.map((u) => hangupAt(esl, u)! - killAt));
     console.log(`      h323 failover: A's records deleted by B ${takenOverAt - killAt} ms after the kill (test clock, 20 ms polls); expert BYE ${byeMs.join(', ')} ms after the kill (SIPp trace); A's channels hung up ${Math.min(...chanMs)}-${Math.max(...chanMs)} ms after the kill`);
 
     // The survivor's call ends normally when the endpoint hangs up: BYE from B, record gone.
@@ -220,7 +226,7 @@ describe('HA failover: H.323 -> SIP calls anchored on FreeSWITCH', function () {
     const liveRes = await experts.get(liveAlias)!.stop();
     const liveTrace = parseSippTrace(liveRes.messages);
     expect(liveTrace.filter((m) => m.dir === 'received' && m.start.startsWith('BYE ')).map((m) => m.callId)).to.deep.equal([liveRec.legs[0]!.callId]);
-    for (const u of liveRec.mediaUuids) expect(hungUp.has(u), `survivor channel ${u} hung up at its end`).to.equal(true);
+    await waitHangups(esl, liveRec.mediaUuids, 'the survivor\'s channels at its call\'s end', 5000);
     expect(await client.keys(`${prefix}ha:calls:*`)).to.deep.equal([]);
   });
 });

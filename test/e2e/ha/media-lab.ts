@@ -1,11 +1,15 @@
 /**
- * The lab both FreeSWITCH-anchored failover tests share: one drachtio (double), one redis-server,
- * one FreeSWITCH double and two gateway processes ("gw-a" connected first, then "gw-b") with HA
- * on Redis, plus a reader of the HA call records the instances keep there.
+ * The lab both FreeSWITCH-anchored failover tests share: one drachtio (double or DRACHTIO_*), one
+ * redis-server, one FreeSWITCH (double or FS_*) and two gateway processes ("gw-a" connected
+ * first, then "gw-b") with HA on Redis, plus a reader of the HA call records the instances keep
+ * there and the test's own ESL connection to that FreeSWITCH (CHANNEL_BRIDGE and
+ * CHANNEL_HANGUP_COMPLETE subscribed).
  */
 import { Redis } from 'ioredis';
 import { startDrachtioTarget, type DrachtioTarget } from '../../lab/drachtio-target.js';
 import { FreeSwitchDouble } from '../../lab/freeswitch-double/double.js';
+import { EslClient, fsTarget, type FsTarget } from '../../support/esl.js';
+import { realFsFromEnv } from '../freeswitch-double/harness.js';
 import { startGateway, type GatewayProcess } from '../../lab/gateway-process.js';
 import { freePort } from '../../lab/ports.js';
 import { testRedis, type RedisServer } from '../../lab/redis-server.js';
@@ -22,7 +26,11 @@ export class HaMediaLab {
     readonly target: DrachtioTarget,
     private readonly redis: { url: string; server?: RedisServer },
     readonly client: Redis,
-    readonly fs: FreeSwitchDouble,
+    /** Undefined when a real FreeSWITCH (FS_*) is used. */
+    readonly fs: FreeSwitchDouble | undefined,
+    readonly fsEsl: FsTarget,
+    /** The test's own ESL connection to the lab's FreeSWITCH. */
+    readonly esl: EslClient,
     /** Key prefix of this lab's state in Redis. */
     readonly prefix: string,
   ) {}
@@ -30,8 +38,11 @@ export class HaMediaLab {
   static async start(name: string): Promise<HaMediaLab> {
     const target = await startDrachtioTarget();
     const redis = await testRedis();
-    const fs = await FreeSwitchDouble.start({ eslPassword: ESL_SECRET, sipPort: 0, eslPort: 0 });
-    return new HaMediaLab(target, redis, new Redis(redis.url), fs, `gw:${name}:${process.pid}:`);
+    const fs = realFsFromEnv() ? undefined : await FreeSwitchDouble.start({ eslPassword: ESL_SECRET, sipPort: 0, eslPort: 0 });
+    const fsEsl = fsTarget(fs, ESL_SECRET);
+    const esl = await EslClient.connect(fsEsl);
+    await esl.subscribe(['CHANNEL_BRIDGE', 'CHANNEL_HANGUP_COMPLETE']);
+    return new HaMediaLab(target, redis, new Redis(redis.url), fs, fsEsl, esl, `gw:${name}:${process.pid}:`);
   }
 
   /**
@@ -45,7 +56,7 @@ export class HaMediaLab {
         config: {
           drachtio: { host: this.target.host, port: this.target.port },
           policy: { enabled: false },
-          media: { esl: { host: this.fs.host, port: this.fs.eslPort }, listen: { address: '127.0.0.1', port: 0 } },
+          media: { esl: { host: this.fsEsl.host, port: this.fsEsl.port }, listen: { address: '127.0.0.1', port: 0 } },
           h323: {
             ras: { host: '127.0.0.1', port: 0 },
             callSignalAddress: { host: '127.0.0.1', port },
@@ -57,7 +68,7 @@ export class HaMediaLab {
           ha: { instanceId: name, heartbeatMs: 250, ttlMs: 1500, pollMs: 250 },
           ...extra,
         },
-        env: { DRACHTIO_SECRET: this.target.secret, FS_ESL_SECRET: ESL_SECRET, REDIS_URL: this.redis.url },
+        env: { DRACHTIO_SECRET: this.target.secret, FS_ESL_SECRET: this.fsEsl.secret, REDIS_URL: this.redis.url },
       });
       this.gws.push(gw);
       this.listeners.push(port);
@@ -77,7 +88,8 @@ export class HaMediaLab {
 
   async stop(): Promise<void> {
     for (const gw of this.gws) await gw.stop('SIGKILL', 0).catch(() => undefined);
-    await this.fs.stop();
+    this.esl.close();
+    await this.fs?.stop();
     this.client.disconnect();
     await this.redis.server?.stop();
     await this.target.stop();

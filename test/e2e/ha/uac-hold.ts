@@ -10,6 +10,8 @@
  * prefix routes a user-less URI like any other).
  * The answered call then waits `holdMs` for a BYE from the network (the survivor ending a dead
  * instance's call: answered 200) and otherwise hangs up itself.
+ * With `subject`, every INVITE carries `Subject: <subject>` (e.g. SIPp's [call_id]): the gateway
+ * forwards Subject to the callee (policy.forwardHeaders), so the callee's trace names the caller.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +20,7 @@ import { callerBye, okToLastRequest } from '../../lab/sipp-xml.js';
 
 const SDP = ['v=0', 'o=user1 53655765 2353687637 IN IP4 [local_ip]', 's=-', 'c=IN IP4 [media_ip]', 't=0 0', 'm=audio [media_port] RTP/AVP 0', 'a=rtpmap:0 PCMU/8000'];
 
-function invite(cseq: number, user: string, auth: boolean): string {
+function invite(cseq: number, user: string, auth: boolean, subject?: string): string {
   return `  <send retrans="500">
     <![CDATA[
       INVITE sip:[remote_ip]:[remote_port] SIP/2.0
@@ -28,7 +30,7 @@ function invite(cseq: number, user: string, auth: boolean): string {
       Call-ID: [call_id]
       CSeq: ${cseq} INVITE
       Contact: sip:${user}@[local_ip]:[local_port]
-${auth ? '      [authentication]\n' : ''}      Max-Forwards: 70
+${subject !== undefined ? `      Subject: ${subject}\n` : ''}${auth ? '      [authentication]\n' : ''}      Max-Forwards: 70
       Content-Type: application/sdp
       Content-Length: [len]
 
@@ -55,17 +57,17 @@ function ack(cseq: number, user: string, via: string): string {
   </send>`;
 }
 
-export function uacHoldScenario(user: string, holdMs: number, answerTimeoutMs: number): string {
+export function uacHoldScenario(user: string, holdMs: number, answerTimeoutMs: number, o: { subject?: string } = {}): string {
   const xml = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="ha caller">
-${invite(1, user, false)}
+${invite(1, user, false, o.subject)}
   <recv response="407" timeout="${answerTimeoutMs}"/>
 ${ack(1, user, '[last_Via:]')}
-${invite(2, user, false)}
+${invite(2, user, false, o.subject)}
   <recv response="407" auth="true" timeout="${answerTimeoutMs}"/>
 ${ack(2, user, '[last_Via:]')}
-${invite(3, user, true)}
+${invite(3, user, true, o.subject)}
   <recv response="180" optional="true"/>
   <recv response="200" timeout="${answerTimeoutMs}"/>
 ${ack(3, user, 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]')}
