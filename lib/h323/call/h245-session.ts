@@ -75,7 +75,8 @@ export interface H245SessionOptions {
    * can receive that codec), close ours and open it again in the peer's codec. H.245 lets each
    * direction use its own codec, but the media relay behind us (FreeSWITCH) sends and receives
    * one codec per leg: told only of ours it drops everything the peer sends (interop capture B1).
-   * Default true.
+   * With it, our channel also opens in a codec chosen so that the reopen is rarely needed (see
+   * audioChoice). Default true.
    */
   readonly followPeerCodec?: boolean;
   /**
@@ -84,6 +85,11 @@ export interface H245SessionOptions {
    * two such endpoints settle on the master's codec instead of swapping. Default 250 ms.
    */
   readonly masterFollowDelayMs?: number;
+  /**
+   * As slave (with followPeerCodec), how long to wait for the master's audio channel before
+   * opening ours regardless. Default 500 ms.
+   */
+  readonly slaveWaitMs?: number;
 }
 
 export class H245Session {
@@ -101,6 +107,8 @@ export class H245Session {
   private followed = false;
   /** The peer's open audio channel towards us. */
   private peerAudio: { codec: Codec; channel: number } | undefined;
+  /** As slave, the wait for the master's channel is over (see slaveWaitMs). */
+  private slaveWaitOver = false;
   private videoChannel: number | undefined;
   private videoCodec: Codec | undefined;
   // H323Plus numbers its channels from 101; doing the same keeps traces comparable.
@@ -226,7 +234,10 @@ export class H245Session {
       this.ev.onReceive({ codec, channel: olc.forwardLogicalChannelNumber });
       if (!isVideo(codec)) {
         this.peerAudio = { codec, channel: olc.forwardLogicalChannelNumber };
-        this.followPeer();
+        if (this.timers.has('slaveWait')) {
+          this.disarm('slaveWait');
+          this.maybeOpen();
+        } else this.followPeer();
       }
       return;
     }
@@ -337,16 +348,23 @@ export class H245Session {
   private maybeOpen(): void {
     if (!this.peerTcs || !this.ourTcsAcked || !this.msdDone) return;
     const theirs = receiveCodecs(this.peerTcs);
-    if (!this.fastStartDone && this.txChannel === undefined) {
-      // The peer's audio channel, when already open, decides: the same codec both ways.
-      const peer = this.peerAudio?.codec;
-      const codec = peer !== undefined && this.canSend(peer) ? peer : this.o.codecs.find((c) => !isVideo(c) && theirs.includes(c));
-      if (!codec) return this.fail('no common audio codec');
-      this.txChannel = this.nextChannel++;
-      this.txCodec = codec;
-      const rtp = this.media.rtp;
-      this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.txChannel, codec, rtcp: { host: rtp.host, port: rtp.port + 1 } })));
-      this.arm('olc', 'no OpenLogicalChannelAck');
+    if (!this.fastStartDone && this.txChannel === undefined && !this.timers.has('slaveWait')) {
+      const codec = this.audioChoice(theirs);
+      if (codec === 'wait') {
+        // As slave, wait for the master's channel and open ours in its codec (see slaveWaitMs).
+        this.timers.set('slaveWait', this.o.timers.setTimeout(() => {
+          this.timers.delete('slaveWait');
+          this.slaveWaitOver = true;
+          this.maybeOpen();
+        }, this.o.slaveWaitMs ?? 500));
+      } else {
+        if (!codec) return this.fail('no common audio codec');
+        this.txChannel = this.nextChannel++;
+        this.txCodec = codec;
+        const rtp = this.media.rtp;
+        this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.txChannel, codec, rtcp: { host: rtp.host, port: rtp.port + 1 } })));
+        this.arm('olc', 'no OpenLogicalChannelAck');
+      }
     }
     const video = this.media.video;
     if (video && !this.videoFastStartDone && this.videoChannel === undefined && !this.ended) {
@@ -357,6 +375,24 @@ export class H245Session {
       this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.videoChannel, codec, rtcp: { host: video.host, port: video.port + 1 } })));
       this.arm('olcVideo', 'no OpenLogicalChannelAck (video)');
     }
+  }
+
+  /**
+   * The codec of our audio channel, so that both directions use one codec from the start where
+   * that can be arranged (followPeerCodec): the peer's channel when it is already open; as master,
+   * the peer's own preference (the first audio codec of its capability table that we support),
+   * which is what a terminal such as H323Plus opens towards us; as slave, the master's channel,
+   * waited for (slaveWaitMs), then the same choice as a master's. Two such sessions agree on the
+   * slave's preference without a reopen; a reopen (followPeer) is the exception, which matters
+   * because H323Plus 1.28 copes with one on the wire but hangs when clearing such a call.
+   * Without followPeerCodec: our own first codec the peer can receive.
+   */
+  private audioChoice(theirs: readonly Codec[]): Codec | undefined | 'wait' {
+    if (this.o.followPeerCodec === false) return this.o.codecs.find((c) => !isVideo(c) && theirs.includes(c));
+    const peer = this.peerAudio?.codec;
+    if (peer !== undefined && this.canSend(peer)) return peer;
+    if (!this.master && !this.slaveWaitOver && peer === undefined) return 'wait';
+    return theirs.find((c) => !isVideo(c) && this.o.codecs.includes(c));
   }
 
   /** Whether we may transmit `codec`: we support it and the peer said it can receive it. */

@@ -22,7 +22,7 @@ import { FreeSwitchDouble } from '../../lab/freeswitch-double/double.js';
 import { startGateway, type GatewayProcess } from '../../lab/gateway-process.js';
 import { freeMediaPort, freePort, freeSipPort } from '../../lab/ports.js';
 import { runSipp, startSippUas, stopAllSipp, type SippUas } from '../../lab/sipp.js';
-import { waitUntil } from '../../lab/wait.js';
+import { metricValue, waitUntil } from '../../lab/wait.js';
 import { startGnuGk, type GnuGkServer } from '../../lab/real-servers/gnugk.js';
 import { startSimpH323, type G711Law, type SimpH323Endpoint } from '../../lab/real-servers/simph323.js';
 import { GnuGkStatusClient } from '../../../lib/h323/gnugk/status-port.js';
@@ -100,16 +100,21 @@ describe('interop: GnuGk and H323Plus room systems through the gateway', functio
         ],
         council: { rooms: [{ name: 'council-main', sipUsers: ['council'], h323Aliases: [COUNCIL_ALIAS], maxMembers: 12 }] },
       },
-      env: { DRACHTIO_SECRET: target.secret, FS_ESL_SECRET: fsEsl.secret },
+      env: { DRACHTIO_SECRET: target.secret, FS_ESL_SECRET: fsEsl.secret, LOG_LEVEL: process.env.INTEROP_GW_LOG_LEVEL ?? 'info' },
     });
     await gw.waitForOutput(/connected to drachtio-server/);
     await gw.waitForOutput(/media server up/);
-    // GnuGk routes to a neighbour only once a ping was answered; its first ping may have gone out
-    // before the gateway's RAS socket existed, the next one follows LRQPingInterval (5 s) later.
+    // GnuGk routes to a neighbour only while its pings are answered: its first ping may have gone
+    // out before the gateway's RAS socket existed (the neighbour is then disabled once that ping
+    // times out, and is listed enabled until then). Ready: the gateway has answered a ping (an
+    // LRJ out, as `pn` is an LRQ for no alias), and GnuGk lists it enabled after that.
+    await waitUntil(async () => ((metricValue(await gw.metrics(), 'gw_ras_messages_total', { direction: 'out', type: 'locationReject' }) ?? 0) >= 1 ? true : undefined), 'the gateway to answer one of GnuGk\'s pings', 15_000);
     await neighbourEnabled();
   });
 
-  afterEach(async () => {
+  afterEach(async function () {
+    // A failure shows what the gateway said about it (its JSON log lines since the suite began).
+    if (this.currentTest?.state === 'failed') console.log(`gateway log (tail):\n${gw.output().slice(-6000)}`);
     for (const t of taps.splice(0)) await t.stop();
     for (const e of endpoints.splice(0)) await e.stop();
     for (const x of experts.splice(0)) await x.stop().catch(() => undefined);
@@ -127,8 +132,9 @@ describe('interop: GnuGk and H323Plus room systems through the gateway', functio
   const statusPort = (): string => `127.0.0.1:${gk.statusPort}`;
   const gkRas = (): string => `127.0.0.1:${gk.rasPort}`;
 
-  async function roomSystem(o: { alias: string; host: string; mode: 'answer' | { call: string }; fastStart: boolean; codec: G711Law }): Promise<SimpH323Endpoint> {
-    const e = await startSimpH323({ ...o, gatekeeper: gkRas(), onlyCodec: true, statusPort: statusPort(), interactive: true });
+  /** A simph323 room system; `onlyCodec` false: it prefers `codec` and also offers the other law (B1). */
+  async function roomSystem(o: { alias: string; host: string; mode: 'answer' | { call: string }; fastStart: boolean; codec: G711Law; onlyCodec?: boolean }): Promise<SimpH323Endpoint> {
+    const e = await startSimpH323({ onlyCodec: true, ...o, gatekeeper: gkRas(), statusPort: statusPort(), interactive: true });
     endpoints.push(e);
     return e;
   }
@@ -196,13 +202,15 @@ describe('interop: GnuGk and H323Plus room systems through the gateway', functio
   }
 
   for (const law of ['PCMU', 'PCMA'] as const) {
-    it(`H.323 -> SIP via GnuGk's neighbour LRQ, ${law} caller without fastStart: RTP both ways on both legs, the expert hangs up`, async () => {
+    // B1: the caller prefers its law but offers both; the gateway prefers A-law. Without the
+    // gateway following the caller's codec, FreeSWITCH dropped all of a u-law caller's audio.
+    it(`H.323 -> SIP via GnuGk's neighbour LRQ, caller preferring ${law} (both laws offered) without fastStart: one codec both ways, RTP on both legs, the expert hangs up`, async () => {
       const mediaPort = await freeMediaPort();
       const caller = room('2');
       const tap = await RtpTap.start([mediaPort], { hosts: [caller.host], portRanges: [H323PLUS_RTP] });
       taps.push(tap);
       const uas = await sipExpert('PCMA', mediaPort, 3000);
-      const rs = await roomSystem({ ...caller, mode: { call: EXPERT_NUMBER }, fastStart: false, codec: law });
+      const rs = await roomSystem({ ...caller, mode: { call: EXPERT_NUMBER }, fastStart: false, codec: law, onlyCodec: false });
       await waitUntil(async () => (/ACK sip:/.test(uas.messages()) ? true : undefined), 'the expert answered (ACK)', 20_000);
       // Three seconds of media, then the room system's audio and FreeSWITCH's are counted.
       await tap.waitFor((ps) => (ps.filter((p) => toRoomSystem(caller.host)(p) && p.pt === PT[law]).length >= 100 ? true : undefined), 'FreeSWITCH\'s RTP at the room system', 20_000)
@@ -249,23 +257,34 @@ describe('interop: GnuGk and H323Plus room systems through the gateway', functio
     expect(r.exitCode, r.messages.slice(-3000)).to.equal(0);
   });
 
-  it('council alias 8100 routed by the shipped gatekeeper.ini: an H.323 u-law member and a SIP A-law member, RTP to both', async () => {
+  it('council alias 8100 routed by the shipped gatekeeper.ini: H.323 members in u-law and in A-law and a SIP A-law member, RTP to and from each', async () => {
     const mediaPort = await freeMediaPort();
-    const member = room('2');
-    const tap = await RtpTap.start([mediaPort], { hosts: [member.host], portRanges: [H323PLUS_RTP] });
+    const ulaw = room('2');
+    const alaw = room('2');
+    const tap = await RtpTap.start([mediaPort], { hosts: [ulaw.host, alaw.host], portRanges: [H323PLUS_RTP] });
     taps.push(tap);
-    const sip = sipCaller('council', 'PCMA', mediaPort, 5000);
-    await roomSystem({ ...member, mode: { call: COUNCIL_ALIAS }, fastStart: false, codec: 'PCMU' });
+    const sip = sipCaller('council', 'PCMA', mediaPort, 6000);
+    const mu = await roomSystem({ ...ulaw, mode: { call: COUNCIL_ALIAS }, fastStart: false, codec: 'PCMU' });
+    const ma = await roomSystem({ ...alaw, mode: { call: COUNCIL_ALIAS }, fastStart: true, codec: 'PCMA' });
+    await waitUntil(async () => (/In call with/.test(mu.output()) && /In call with/.test(ma.output()) ? true : undefined), 'both room systems in the council', 20_000);
     await waitUntil(async () => {
       const m = await esl.conferenceList('council-main');
-      return m && m.length >= 2 ? m : undefined;
-    }, 'both members in FreeSWITCH\'s conference', 20_000);
-    await tap.waitFor((ps) => (ps.filter((p) => toRoomSystem(member.host)(p) && p.pt === PT.PCMU).length >= 50 ? true : undefined), 'conference audio at the H.323 member', 20_000)
+      return m && m.length >= 3 ? m : undefined;
+    }, 'the three members in FreeSWITCH\'s conference', 20_000);
+    // Each member's RTP is told apart by its payload type: u-law for one room system, A-law for the
+    // other and for the SIP member (whose packets go to its own media port).
+    const atUlaw = (ps: readonly RtpPacket[]): RtpPacket[] => ps.filter((p) => toRoomSystem(ulaw.host)(p) && p.pt === PT.PCMU);
+    await tap.waitFor((ps) => (atUlaw(ps).length >= 50 ? true : undefined), 'conference audio at the u-law member', 20_000)
       .catch((e: Error) => { throw new Error(`${e.message}; flows: ${tap.summary()}`); });
     const r = await sip;
     expect(r.exitCode, r.messages.slice(-3000)).to.equal(0);
-    expect(tap.to(mediaPort, (p) => p.pt === PT.PCMA).length, 'conference audio at the SIP member').to.be.at.least(50);
-    expect(tap.packets.filter((p) => fromRoomSystem(member.host)(p) && p.pt === PT.PCMU).length, 'the H.323 member\'s audio').to.be.at.least(50);
+    const flows = tap.summary();
+    expect(tap.to(mediaPort, (p) => p.pt === PT.PCMA).length, `conference audio at the SIP member; flows: ${flows}`).to.be.at.least(50);
+    expect(tap.packets.filter((p) => fromRoomSystem(ulaw.host)(p) && p.pt === PT.PCMU).length, `the u-law member's audio; flows: ${flows}`).to.be.at.least(50);
+    // A-law to and from the A-law room system (the SIP member's A-law goes to its own media port).
+    const alawRoom = tap.packets.filter((p) => p.pt === PT.PCMA && p.dst.port !== mediaPort);
+    expect(alawRoom.filter(toRoomSystem(alaw.host)).length, `conference audio at the A-law member; flows: ${flows}`).to.be.at.least(50);
+    expect(alawRoom.filter(fromRoomSystem(alaw.host)).length, `the A-law member's audio; flows: ${flows}`).to.be.at.least(50);
   });
 
   it('GnuGk pings the gateway as its neighbour and `pn` shows it enabled', async () => {

@@ -54,7 +54,9 @@ describe('h323/call: replay of the captured GnuGk call against our callee', () =
     call = new H323Call(
       lb.server,
       'incoming',
-      { codecs: ['PCMU', 'PCMA'], media: { rtp: { host: '127.0.0.1', port: 42000 } }, timers, registry: isolatedRegistry(), fastStart: true },
+      // followPeerCodec off: the recording was made with our channel opening at once in our first
+      // codec (the choice that keeps one codec both ways is covered in test/unit/h323/h245).
+      { codecs: ['PCMU', 'PCMA'], media: { rtp: { host: '127.0.0.1', port: 42000 } }, timers, registry: isolatedRegistry(), fastStart: true, followPeerCodec: false },
       (c) => (offered = c),
     );
     const receiving = once(call, 'receiving');
@@ -155,9 +157,10 @@ describe('h323/call: replay of the captured gateway answers against our caller',
 
   it('falls back from fastStart to tunnelled H.245 and gets media from the H323Plus OLCAck', async () => {
     call = new H323Call(lb.client, 'outgoing', {
-      // The captured peer opens A-law: with A-law first our channel matches it and is not reopened
-      // (the reopen, which the recording cannot answer, is covered in test/unit/h323/h245).
-      codecs: ['PCMA', 'PCMU'],
+      codecs: ['PCMU', 'PCMA'],
+      // The recordings were made with our channel opening at once in our first codec; the codec
+      // choice that keeps both directions in one codec is covered in test/unit/h323/h245.
+      followPeerCodec: false,
       media: { rtp: { host: '127.0.0.1', port: 43000 } },
       timers,
       registry: isolatedRegistry(),
@@ -221,9 +224,10 @@ describe('h323/call: replay of the captured separate-H.245 answer (s3b) against 
     const accepted = once(h245Server, 'connection') as Promise<[Socket]>;
 
     call = new H323Call(lb.client, 'outgoing', {
-      // The captured callee opened A-law: with A-law first our channel matches it and is not
-      // reopened (which the recording, made before that rule, could not answer).
-      codecs: ['PCMA', 'PCMU'],
+      codecs: ['PCMU', 'PCMA'],
+      // The recordings were made with our channel opening at once in our first codec; the codec
+      // choice that keeps both directions in one codec is covered in test/unit/h323/h245.
+      followPeerCodec: false,
       media: { rtp: { host: '127.0.0.1', port: 44000 } },
       timers,
       registry: isolatedRegistry(),

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { H245Session, type H245SessionEvents, type H245SessionOptions } from '../../../../lib/h323/call/h245-session.js';
 import { decodeH245, encodeH245 } from '../../../../lib/h323/h245/codec.js';
 import fc from 'fast-check';
-import { codecOf, command, h245MessageKind, request, response, openLogicalChannel, terminalCapabilitySet, type Codec } from '../../../../lib/h323/h245/messages.js';
+import { codecOf, command, h245MessageKind, request, response, openLogicalChannel, openLogicalChannelAck, terminalCapabilitySet, type Codec } from '../../../../lib/h323/h245/messages.js';
 import type { MultimediaSystemControlMessageValue, OpenLogicalChannelValue } from '../../../../lib/h323/h245/schema.js';
 import { FakeTimers } from '../q931/helpers/loopback.js';
 
@@ -73,15 +73,13 @@ describe('h323/call H.245 session', () => {
     b.s.start();
     pump();
     expect(a.s.isMaster).to.not.equal(b.s.isMaster);
-    // One codec both ways: the master's first choice (the slave opened, or reopened, in it).
-    const [master, slave] = a.s.isMaster ? [a, b] : [b, a];
-    const masterCodec = master === a ? 'PCMA' : 'PCMU';
-    expect(master.tx.map((t) => t.codec)).to.deep.equal([masterCodec]);
-    expect(slave.tx.at(-1)!.codec).to.equal(masterCodec);
-    expect(a.tx.at(-1)!.port).to.equal(6000);
-    expect(b.tx.at(-1)!.port).to.equal(5000);
-    expect(master.rx.at(-1)).to.equal(masterCodec);
-    expect(slave.rx.at(-1)).to.equal(masterCodec);
+    // One codec both ways, without a reopen: the master opens in the slave's preference, the
+    // slave waits for that channel and opens in the same codec.
+    const slaveCodec = a.s.isMaster ? 'PCMU' : 'PCMA';
+    expect(a.tx).to.deep.equal([{ codec: slaveCodec, port: 6000 }]);
+    expect(b.tx).to.deep.equal([{ codec: slaveCodec, port: 5000 }]);
+    expect(a.rx).to.deep.equal([slaveCodec]);
+    expect(b.rx).to.deep.equal([slaveCodec]);
     a.s.sendDtmf('1#');
     b.s.sendDtmf('A');
     pump();
@@ -98,11 +96,12 @@ describe('h323/call H.245 session', () => {
     a.s.start();
     b.s.start();
     pump();
-    expect(a.tx).to.deep.equal([
+    // (in either order: a slave's audio channel waits for the master's, its video does not)
+    expect(a.tx).to.have.deep.members([
       { codec: 'PCMU', port: 6000 },
       { codec: 'H264', port: 6100 },
     ]);
-    expect(b.tx).to.deep.equal([
+    expect(b.tx).to.have.deep.members([
       { codec: 'PCMU', port: 5000 },
       { codec: 'H264', port: 5100 },
     ]);
@@ -213,39 +212,70 @@ describe('h323/call H.245 session: one audio codec both ways', () => {
   const H323PLUS_TERMINAL = { terminalType: 50, followPeerCodec: false };
   const last = <T>(xs: T[]): T | undefined => xs[xs.length - 1];
 
-  it('a terminal that keeps its u-law choice: the gateway (master) reopens its A-law channel in u-law after masterFollowDelayMs', () => {
+  it('B1: an H323Plus terminal preferring u-law (both laws offered), the gateway master preferring A-law: the gateway opens u-law, no reopen', () => {
     const { a: gw, b: term, pump, timers } = wire(['PCMA', 'PCMU'], ['PCMU', 'PCMA'], () => 1, () => 2, undefined, undefined, GATEWAY, H323PLUS_TERMINAL);
     gw.s.start();
     term.s.start();
     pump();
-    expect(gw.s.isMaster).to.equal(true);
-    expect(gw.tx.map((t) => t.codec)).to.deep.equal(['PCMA']);
-    expect(gw.rx).to.deep.equal(['PCMU']);
-    timers.advance(249);
+    timers.advance(1000);
     pump();
+    expect(gw.s.isMaster).to.equal(true);
+    expect(gw.tx.map((t) => t.codec)).to.deep.equal(['PCMU']);
+    expect(term.tx.map((t) => t.codec)).to.deep.equal(['PCMU']);
+    expect(gw.sent.map(h245MessageKind)).to.not.include('request.closeLogicalChannel');
+  });
+
+  it('a peer that opens another codec than it lists first: the gateway (master) reopens in it after masterFollowDelayMs', () => {
+    const timers = new FakeTimers();
+    const gw = side(['PCMA', 'PCMU'], 5000, timers, () => 1, () => undefined, undefined, GATEWAY);
+    gw.s.start();
+    gw.s.handle(request('terminalCapabilitySet', terminalCapabilitySet({ sequenceNumber: 1, codecs: ['PCMA', 'PCMU'] })));
+    gw.s.handle(response('terminalCapabilitySetAck', { sequenceNumber: 1 }));
+    gw.s.handle(request('masterSlaveDetermination', { terminalType: 50, statusDeterminationNumber: 5 }));
+    expect(gw.s.isMaster).to.equal(true);
+    gw.s.handle(request('openLogicalChannel', openLogicalChannel({ channel: 1, codec: 'PCMU', rtcp: { host: '127.0.0.1', port: 7001 } })));
+    const olcCodecs = (): Array<Codec | undefined> => gw.sent
+      .filter((m) => h245MessageKind(m) === 'request.openLogicalChannel')
+      .map((m) => codecOf((m.value as { value: OpenLogicalChannelValue }).value.forwardLogicalChannelParameters.dataType));
+    expect(olcCodecs()).to.deep.equal(['PCMA']);
+    timers.advance(249);
     expect(gw.sent.map(h245MessageKind)).to.not.include('request.closeLogicalChannel');
     timers.advance(1);
-    pump();
     const kinds = gw.sent.map(h245MessageKind);
     expect(kinds.slice(kinds.indexOf('request.closeLogicalChannel'))).to.deep.equal(['request.closeLogicalChannel', 'request.openLogicalChannel']);
     const clc = gw.sent.find((m) => h245MessageKind(m) === 'request.closeLogicalChannel')!;
-    expect(clc).to.deep.include({ choice: 'request' });
     expect((clc.value as { value: { forwardLogicalChannelNumber: number } }).value.forwardLogicalChannelNumber).to.equal(101);
-    expect(gw.tx.map((t) => t.codec)).to.deep.equal(['PCMA', 'PCMU']);
-    expect(last(term.rx)).to.equal('PCMU');
-    expect(last(term.tx)!.codec).to.equal('PCMU');
-    expect(gw.failures.concat(term.failures)).to.deep.equal([]);
+    expect(olcCodecs()).to.deep.equal(['PCMA', 'PCMU']);
+    // The new channel's ack tells the call to re-point its media in u-law.
+    gw.s.handle(response('openLogicalChannelAck', openLogicalChannelAck(102, { host: '127.0.0.1', port: 7000 }, { host: '127.0.0.1', port: 7001 })));
+    expect(gw.tx.map((t) => t.codec)).to.deep.equal(['PCMU']);
+    expect(gw.failures).to.deep.equal([]);
   });
 
-  it('the same as slave: the reopen goes out at once, no timer', () => {
+  it('as slave: waits for the master\'s channel and opens in its codec, no timer needed', () => {
     const { a: gw, b: mcu, pump } = wire(['PCMA', 'PCMU'], ['PCMU', 'PCMA'], () => 1, () => 2, undefined, undefined, GATEWAY, { terminalType: 160, followPeerCodec: false });
     gw.s.start();
     mcu.s.start();
     pump();
     expect(gw.s.isMaster).to.equal(false);
-    // No timer was advanced: as slave the gateway opened (or reopened) in the MCU's codec at once.
-    expect(last(gw.tx)!.codec).to.equal('PCMU');
+    expect(gw.tx.map((t) => t.codec)).to.deep.equal(['PCMU']);
+    expect(gw.sent.map(h245MessageKind)).to.not.include('request.closeLogicalChannel');
     expect(last(mcu.rx)).to.equal('PCMU');
+  });
+
+  it('as slave: a master that opens no audio channel within slaveWaitMs gets ours anyway, in its preferred codec', () => {
+    const timers = new FakeTimers();
+    const gw = side(['PCMA', 'PCMU'], 5000, timers, () => 1, () => undefined, undefined, GATEWAY);
+    gw.s.start();
+    gw.s.handle(request('terminalCapabilitySet', terminalCapabilitySet({ sequenceNumber: 1, codecs: ['PCMU', 'PCMA'] })));
+    gw.s.handle(response('terminalCapabilitySetAck', { sequenceNumber: 1 }));
+    gw.s.handle(request('masterSlaveDetermination', { terminalType: 160, statusDeterminationNumber: 5 }));
+    expect(gw.s.isMaster).to.equal(false);
+    expect(gw.sent.map(h245MessageKind)).to.not.include('request.openLogicalChannel');
+    timers.advance(500);
+    const olcs = gw.sent.filter((m) => h245MessageKind(m) === 'request.openLogicalChannel');
+    expect(olcs).to.have.length(1);
+    expect(codecOf((olcs[0]!.value as { value: OpenLogicalChannelValue }).value.forwardLogicalChannelParameters.dataType)).to.equal('PCMU');
   });
 
   it('the peer\'s channel already open when ours is due: ours opens in its codec, nothing to reopen', () => {
