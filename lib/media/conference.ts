@@ -99,13 +99,25 @@ export class Council extends EventEmitter<CouncilEvents> {
     return m;
   }
 
-  /** The member leaves (its channel is hung up by mod_conference). */
+  /**
+   * The member leaves and its channel is hung up. mod_conference's `hup` only ends the member's
+   * conference app (FreeSWITCH 1.10.12: "Channel leaving conference, cause: NONE"); fsmrf's
+   * socket app (async full) then keeps the channel up, parked and sending silence. So the channel
+   * is killed here: FreeSWITCH ends the leg, which its session sees ('h323-leg-ended' /
+   * 'sip-leg-ended').
+   */
   async leave(memberId: number): Promise<void> {
+    const m = this.members.get(memberId);
     await this.memberCmd('hup', memberId);
     this.drop(memberId);
+    if (m && this.ms.connected()) await this.ms.api(`uuid_kill ${m.endpoint.uuid}`).catch(() => undefined);
   }
 
-  /** Kick (mod_conference plays its kick sound, then hangs up). */
+  /**
+   * Kick: out of the room at once (mod_conference plays the profile's kicked-sound, if any). The
+   * channel stays up (parked in the socket app) until the call's session is released: the call
+   * layer ends the call (lib/council does, at once).
+   */
   async kick(memberId: number): Promise<void> {
     await this.memberCmd('kick', memberId);
     this.drop(memberId);

@@ -11,7 +11,7 @@ import { FreeSwitchDouble } from '../../lab/freeswitch-double/double.js';
 import { EslTap } from '../../lab/freeswitch-double/esl-tap.js';
 import { writePcmaPcap } from '../../lab/freeswitch-double/pcap.js';
 import { STATIC_PT, type G711 } from '../../lab/freeswitch-double/rtp.js';
-import { startScenarioApp, type ScenarioApp } from '../../lab/freeswitch-double/scenario-app.js';
+import { startScenarioApp, writeOracleWav, type ScenarioApp } from '../../lab/freeswitch-double/scenario-app.js';
 import { runSipp, type SippResult } from '../../lab/sipp.js';
 import { freeMediaPort } from '../../lab/ports.js';
 import { fixture } from '../../support/paths.js';
@@ -41,6 +41,8 @@ export interface Lab {
   tap: EslTap;
   app: ScenarioApp;
   workDir: string;
+  /** The sound file the scenario app plays (written into workDir, read by a real FreeSWITCH). */
+  wav: string;
   /** PCMA pcap; `pcapFor('PCMU')` for the other law. */
   pcap: string;
   pcapFor(codec: G711): string;
@@ -56,6 +58,10 @@ export const PCAP_PACKETS = 100;
 export async function startLab(o: { fileDurationMs?: number; confDestroyFallbackMs?: number; confSizeDelayMs?: number; vars?: Record<string, string> } = {}): Promise<Lab> {
   const drachtio = await startDrachtioTarget();
   const real = realFsFromEnv();
+  // The scenario app's sound file, here rather than the recording host's path: a real FreeSWITCH
+  // (on this host, see docs/freeswitch-double.md) plays it from this directory.
+  const workDir = mkdtempSync(join(tmpdir(), 'fs-double-'));
+  const wav = writeOracleWav(workDir);
   let fs: FreeSwitchDouble | undefined;
   let app: ScenarioApp | undefined;
   let tap: EslTap | undefined;
@@ -72,6 +78,7 @@ export async function startLab(o: { fileDurationMs?: number; confDestroyFallback
       advertise: { host: tap.host, port: tap.outboundPort },
       confDestroyFallbackMs: o.confDestroyFallbackMs ?? 1000,
       confSizeDelayMs: o.confSizeDelayMs ?? 300,
+      wav,
     });
     tap.setOutboundTarget('127.0.0.1', app.ms.listenPort!);
     if (real && app.ms.sip.ipv4.udp.address !== real.sip) {
@@ -82,9 +89,9 @@ export async function startLab(o: { fileDurationMs?: number; confDestroyFallback
     await tap?.stop();
     await fs?.stop();
     await drachtio.stop();
+    rmSync(workDir, { recursive: true, force: true });
     throw e;
   }
-  const workDir = mkdtempSync(join(tmpdir(), 'fs-double-'));
   const pcap = join(workDir, 'pcma.pcap');
   writePcmaPcap(pcap, { packets: PCAP_PACKETS });
   const pcmu = join(workDir, 'pcmu.pcap');
@@ -92,7 +99,7 @@ export async function startLab(o: { fileDurationMs?: number; confDestroyFallback
   const a = app;
   const t = tap;
   return {
-    drachtio, fs, tap: t, app: a, workDir, pcap,
+    drachtio, fs, tap: t, app: a, workDir, wav, pcap,
     pcapFor: (codec) => (codec === 'PCMU' ? pcmu : pcap),
     async stop(): Promise<void> {
       // Golden tests wait for the ESL connections to close themselves before comparing; here

@@ -55,7 +55,9 @@ describe('FreeSWITCH double: media through drachtio-fsmrf', function () {
 
   beforeEach(async function () {
     lab = await startLab({ fileDurationMs: 300 });
-    if (!lab.fs) this.skip();
+    // Against a real FreeSWITCH only the tests that look at nothing but the wire and fsmrf run.
+    const onReal = ['reports RFC 4733 DTMF as a dtmf event and sends DTMF with uuid_send_dtmf'];
+    if (!lab.fs && !onReal.includes(this.currentTest?.title ?? '')) this.skip();
     far = await farEnd();
   });
   afterEach(async () => {
@@ -80,7 +82,7 @@ describe('FreeSWITCH double: media through drachtio-fsmrf', function () {
     for (let i = 0; i < 3; i++) far!.sock.send(telephoneEventPacket(5, true, 2 + i), port, '127.0.0.1');
     const d = await got;
     expect(d).to.include({ dtmf: '5', duration: '800' });
-    expect(await lab!.app.ms.api(`uuid_send_dtmf ${ep.uuid} 7`)).to.equal('+OK Success\n');
+    expect(await lab!.app.ms.api(`uuid_send_dtmf ${ep.uuid} 7`)).to.equal(`+OK ${ep.uuid} sent DTMF 7.\n`);
     const end = await far!.waitFor((p) => pt(p) === 101 && (p[13]! & 0x80) !== 0);
     expect(end[12]).to.equal(7);
     await ep.destroy();

@@ -2,13 +2,15 @@
  * Councils through lib/media: SIP and H.323-style members, the cap, mute/unmute/kick/leave, and a
  * destroy that completes although Conference#destroy() alone never does (F1, which the double
  * reproduces: the recvonly control leg ignores its hangup). Nothing is left on FreeSWITCH after.
+ * mod_conference's kick and hup only take a member out of the room; the channel stays up in
+ * fsmrf's socket app (real FreeSWITCH 1.10.12, reproduced by the double): leave() hangs it up.
  */
 import { expect } from 'chai';
 import { stopAllSipp } from '../../lab/sipp.js';
 import { ConferenceFullError } from '../../../lib/media/errors.js';
 import type { CouncilMember } from '../../../lib/media/conference.js';
 import type { MediaSession } from '../../../lib/media/session.js';
-import { eslConnectionsAtMost, payloadType, rtpPacket, sippCaller, startMediaLab, udpPeer, type MediaLab, type UdpPeer } from './harness.js';
+import { eslConnectionsAtMost, sippCaller, startMediaLab, talk, toneShare, udpPeer, type MediaLab, type UdpPeer } from './harness.js';
 
 describe('media: council conference', function () {
   this.timeout(30_000);
@@ -16,7 +18,7 @@ describe('media: council conference', function () {
   const peers: UdpPeer[] = [];
 
   beforeEach(async () => {
-    lab = await startMediaLab();
+    lab = await startMediaLab({}, { idleSilence: true });
   });
   afterEach(async () => {
     stopAllSipp();
@@ -64,21 +66,29 @@ describe('media: council conference', function () {
     expect(council.size).to.equal(3);
     expect(await council.fsSize()).to.equal(3);
 
-    // audio from one H.323 member reaches the other through the conference
-    for (let i = 0; i < 10; i++) a.peer.sock.send(rtpPacket(0, i), a.port, '127.0.0.1');
-    await b.peer.waitForCount(10, (p) => payloadType(p) === 0);
+    // audio from one H.323 member reaches the other through the conference: a talks at 400 Hz,
+    // b hears it (mixed with the SIP member's 1 kHz by a real FreeSWITCH, relayed by the double);
+    // the idle silence or comfort noise FreeSWITCH sends meanwhile does not count
+    const aTalks = talk(a.peer, a.port, 'PCMU', 400);
+    try {
+      await b.peer.waitForCount(10, (p) => toneShare(p, 400) > 0.2);
+    } finally {
+      aTalks.stop();
+    }
 
     await council.mute(a.m!.memberId);
     if (l.fs) expect(l.fs.conferenceInfo()[0]!.members.find((x) => x.memberId === a.m!.memberId)!.flags).to.include('mute');
     await council.unmute(a.m!.memberId);
     if (l.fs) expect(l.fs.conferenceInfo()[0]!.members.find((x) => x.memberId === a.m!.memberId)!.flags).to.not.include('mute');
 
-    // kick: out of the room at once (the call layer then releases the call)
+    // kick: out of the room at once; the channel stays up until the call layer releases the call
     await council.kick(b.m!.memberId);
     expect(council.size).to.equal(2);
+    expect(b.s.released).to.equal(false);
     await b.s.release('kicked');
 
-    // leave: mod_conference hangs the member up; its session sees the leg end
+    // leave: out of the room and hung up (mod_conference's hup, then uuid_kill: hup alone leaves
+    // the channel parked in the socket app); its session sees FreeSWITCH end the leg
     const aReleased = new Promise<string>((r) => a.s.once('released', r));
     await council.leave(a.m!.memberId);
     expect(await aReleased).to.equal('h323-leg-ended');
@@ -100,8 +110,10 @@ describe('media: council conference', function () {
     expect(l.fs.channelInfo().every((c) => c.state === 'hangup')).to.equal(true);
     expect(l.fs.channelInfo()).to.have.length(5); // control leg, SIP, 2 H.323 members, the refused one
     expect(l.fs.conferenceInfo()).to.deep.equal([]);
-    const kills = l.fs.transcript.filter((t) => t.dir === 'app->FS' && t.text.startsWith(`api uuid_kill ${council.conf.endpoint.uuid}`));
-    expect(kills).to.have.length(1);
+    const kills = (uuid: string): number => l.fs!.transcript.filter((t) => t.dir === 'app->FS' && t.text.startsWith(`api uuid_kill ${uuid}`)).length;
+    expect(kills(council.conf.endpoint.uuid)).to.equal(1);
+    expect(kills(a.m!.endpoint.uuid)).to.equal(1); // leave(): hup, then the kill that ends the leg
+    expect(kills(b.m!.endpoint.uuid)).to.equal(0); // kick(): the session's release hung it up
     await eslConnectionsAtMost(l.fs, 1);
   });
 });

@@ -11,7 +11,7 @@ import type { Registry } from 'prom-client';
 import { linkApp, startDrachtioTarget, type DrachtioTarget } from '../../lab/drachtio-target.js';
 import { FreeSwitchDouble } from '../../lab/freeswitch-double/double.js';
 import { writePcmaPcap } from '../../lab/freeswitch-double/pcap.js';
-import type { G711 } from '../../lab/freeswitch-double/rtp.js';
+import { decodeG711, encodeG711, type G711 } from '../../lab/freeswitch-double/rtp.js';
 import { caller, realFsFromEnv, type RealFsEnv } from '../freeswitch-double/harness.js';
 import { createSrf, type GatewaySrf, type SrfRequest, type SrfResponse } from '../../../types/drachtio-srf.js';
 import { isolatedRegistry } from '../../../lib/metrics/registry.js';
@@ -38,7 +38,11 @@ export interface MediaLab {
   stop(): Promise<void>;
 }
 
-export async function startMediaLab(over: Record<string, unknown> = {}): Promise<MediaLab> {
+/**
+ * `over`: media config fields. `o.idleSilence`: the FreeSWITCH double writes silence on idle legs,
+ * as FreeSWITCH does with the mrf dialplan's send_silence_when_idle=-1 (a real FreeSWITCH always does).
+ */
+export async function startMediaLab(over: Record<string, unknown> = {}, o: { idleSilence?: boolean } = {}): Promise<MediaLab> {
   const drachtio = await startDrachtioTarget();
   const real = realFsFromEnv();
   let fs: FreeSwitchDouble | undefined;
@@ -46,7 +50,7 @@ export async function startMediaLab(over: Record<string, unknown> = {}): Promise
   let media: MediaController | undefined;
   let handler: InviteHandler = (_req, res) => res.send(404);
   try {
-    if (!real) fs = await FreeSwitchDouble.start({ eslPassword: 'ClueCon', sipPort: 0, eslPort: 0, fileDurationMs: () => 400 });
+    if (!real) fs = await FreeSwitchDouble.start({ eslPassword: 'ClueCon', sipPort: 0, eslPort: 0, fileDurationMs: () => 400, idleSilence: o.idleSilence ?? false });
     await linkApp(srf, drachtio);
     srf.use('invite', (req, res) => handler(req, res));
     const config = validateMediaConfig({
@@ -145,6 +149,62 @@ export function rtpPacket(pt: number, seq: number, ssrc = 0x1234): Buffer {
   b.writeUInt32BE((seq * 160) >>> 0, 4);
   b.writeUInt32BE(ssrc, 8);
   return b;
+}
+
+export const seqOf = (p: Buffer): number => p.readUInt16BE(2);
+export const ssrcOf = (p: Buffer): number => p.readUInt32BE(8);
+const lawOf = (p: Buffer): G711 | undefined => (payloadType(p) === 0 ? 'PCMU' : payloadType(p) === 8 ? 'PCMA' : undefined);
+
+/** A G.711 packet (PCMU/PCMA) whose 160 samples are all (about) zero: what FreeSWITCH sends on an idle leg. */
+export function isSilence(p: Buffer): boolean {
+  const law = lawOf(p);
+  if (!law || p.length < 12 + 160) return false;
+  for (let i = 12; i < p.length; i++) if (Math.abs(decodeG711(law, p[i]!)) > 16) return false;
+  return true;
+}
+
+/**
+ * Share of a G.711 packet's power at `hz` (Goertzel over its 20 ms: 1 for a pure tone of that
+ * frequency, ~0 for silence, comfort noise or a tone at another multiple of 50 Hz); 0 for
+ * anything that is not G.711 or nearly silent.
+ */
+export function toneShare(p: Buffer, hz: number): number {
+  const law = lawOf(p);
+  if (!law) return 0;
+  const x = [...p.subarray(12)].map((b) => decodeG711(law, b));
+  const n = x.length;
+  const meanSquare = x.reduce((a, v) => a + v * v, 0) / n;
+  if (n === 0 || meanSquare < 100 * 100) return 0;
+  const w = (2 * Math.PI * hz) / 8000;
+  let re = 0;
+  let im = 0;
+  for (let i = 0; i < n; i++) {
+    re += x[i]! * Math.cos(w * i);
+    im -= x[i]! * Math.sin(w * i);
+  }
+  return (2 * (re * re + im * im)) / (n * n) / meanSquare;
+}
+
+/** A 20 ms G.711 RTP packet of a sine tone at hz (amplitude 8000), frame `seq` of a continuous stream. */
+export function toneRtp(codec: G711, seq: number, hz: number, ssrc = 0x4321): Buffer {
+  const b = Buffer.alloc(172);
+  b[0] = 0x80;
+  b[1] = codec === 'PCMU' ? 0 : 8;
+  b.writeUInt16BE(seq & 0xffff, 2);
+  b.writeUInt32BE((seq * 160) >>> 0, 4);
+  b.writeUInt32BE(ssrc, 8);
+  for (let i = 0; i < 160; i++) b[12 + i] = encodeG711(codec, Math.round(8000 * Math.sin((2 * Math.PI * hz * (seq * 160 + i)) / 8000)));
+  return b;
+}
+
+/**
+ * A talker: sends a tone from `peer` to host:port in real time (one packet per 20 ms, as a
+ * phone does, so that a conference mixer takes every frame) until stop().
+ */
+export function talk(peer: UdpPeer, port: number, codec: G711, hz: number, host = '127.0.0.1'): { stop(): void; sent(): number } {
+  let seq = 0;
+  const t = setInterval(() => peer.sock.send(toneRtp(codec, seq++, hz), port, host), 20);
+  return { stop: () => clearInterval(t), sent: () => seq };
 }
 
 /** Resolves once the double has at most `n` ESL connections open (closes are events: 'closed'). */

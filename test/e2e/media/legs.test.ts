@@ -1,14 +1,21 @@
 /**
  * lib/media legs against the drachtio target + FreeSWITCH target: the SIP caller leg
- * (connectCaller) with RTP both ways, the H.323 leg (endpoint aimed at a plain UDP socket,
- * re-pointed with updateRemote) bridged to the caller, jitter buffer on the ESL transcript,
- * call-quality figures only when FreeSWITCH sends them, and nothing left behind.
+ * (connectCaller) with RTP both ways, the H.323 leg (endpoint aimed at a placeholder, re-pointed
+ * with updateRemote) bridged to the caller, jitter buffer on the ESL transcript, call-quality
+ * figures only when FreeSWITCH sends them, and nothing left behind.
+ *
+ * FreeSWITCH writes silence on a leg that sits idle in fsmrf's socket app (the mrf dialplan's
+ * send_silence_when_idle=-1), from the moment the leg has a remote address: the H.323 leg's
+ * placeholder (in the gateway the discard port 9 of the target host, here a socket standing in
+ * for it) gets that silence until the leg is re-pointed. The double does the same (idleSilence).
  */
 import { expect } from 'chai';
 import { stopAllSipp } from '../../lab/sipp.js';
 import { metricValue } from '../../lab/wait.js';
 import type { MediaSession, H323Leg, CallerLeg } from '../../../lib/media/session.js';
-import { eslConnectionsAtMost, payloadType, rtpPacket, sippCaller, startMediaLab, udpPeer, PCAP_PACKETS, type MediaLab } from './harness.js';
+import {
+  eslConnectionsAtMost, isSilence, payloadType, rtpPacket, seqOf, sippCaller, ssrcOf, startMediaLab, toneShare, udpPeer, PCAP_PACKETS, type MediaLab,
+} from './harness.js';
 
 const TONE = 'tone_stream://%(400,200,425);loops=2';
 
@@ -19,7 +26,7 @@ describe('media: SIP and H.323 legs', function () {
   beforeEach(async () => {
     // With the per-leg jitter buffer (media.jitterBufferMsec; off by default, when FreeSWITCH's
     // profile applies it), so its command can be checked on the transcript.
-    lab = await startMediaLab({ jitterBufferMsec: '20:150' });
+    lab = await startMediaLab({ jitterBufferMsec: '20:150' }, { idleSilence: true });
   });
   afterEach(async () => {
     stopAllSipp();
@@ -74,12 +81,13 @@ describe('media: SIP and H.323 legs', function () {
     await eslConnectionsAtMost(l.fs, 1); // only the inbound ESL connection remains
   });
 
-  it('H.323 leg: endpoint aimed at the far end, re-pointed by updateRemote, bridged to the caller; RTP relayed both ways', async () => {
+  it('H.323 leg: endpoint aimed at a placeholder, re-pointed by updateRemote, bridged to the caller; RTP relayed both ways, none of it at the placeholder', async () => {
     const l = lab!;
     const placeholder = await udpPeer();
     const h323 = await udpPeer();
     try {
       let h: H323Leg | undefined;
+      let atRepoint: number | undefined;
       let bridged!: () => void;
       const isBridged = new Promise<void>((r) => {
         bridged = r;
@@ -90,9 +98,12 @@ describe('media: SIP and H.323 legs', function () {
           s.once('released', resolve);
           (async () => {
             const caller = await s.connectCaller(req, res);
-            // Setup goes out with FreeSWITCH's RTP address in the OLCs; first guess of the far end
+            // Setup goes out with FreeSWITCH's RTP address in the OLCs; the far end's is not known yet
             h = await s.createEndpointFor({ host: '127.0.0.1', port: placeholder.port, codec: 'PCMU' });
+            // meanwhile FreeSWITCH's idle silence goes to the placeholder
+            await placeholder.waitForCount(1);
             // the fastStart answer names the real RTP address
+            atRepoint = h323.packets.length;
             await h.updateRemote({ host: '127.0.0.1', port: h323.port, codec: 'PCMU' });
             await s.bridge(caller.endpoint, h.endpoint);
             bridged();
@@ -103,15 +114,25 @@ describe('media: SIP and H.323 legs', function () {
       await isBridged;
       expect(h!.endpoint.remote.mediaPort).to.equal(String(h323.port));
       expect(h!.local.port).to.be.greaterThan(0);
-      // caller audio reaches the H.323 side (A-law -> u-law by FreeSWITCH)
-      await h323.waitForCount(10, (p) => payloadType(p) === 0);
+      // caller audio (SIPp's 1 kHz A-law) reaches the H.323 side, in u-law (FreeSWITCH transcodes)
+      await h323.waitForCount(10, (p) => payloadType(p) === 0 && toneShare(p, 1000) > 0.5);
       // the H.323 side talks back
       for (let i = 0; i < 50; i++) h323.sock.send(rtpPacket(0, i), h!.local.port, '127.0.0.1');
       const sipp = await sippDone;
       expect(sipp.exitCode, sipp.stderr).to.equal(0);
       expect(await released).to.equal('sip-hangup');
-      expect(placeholder.packets.filter((p) => payloadType(p) === 0)).to.have.length(0);
       expect(l.media.sessionCount).to.equal(0);
+
+      // On the wire: nothing reached the H.323 side before the leg was pointed at it ...
+      expect(atRepoint).to.equal(0);
+      // ... the placeholder got nothing but FreeSWITCH's idle silence (never the caller's audio) ...
+      expect(placeholder.packets.filter((p) => !isSilence(p))).to.have.length(0);
+      // ... and only before the re-point: the leg's one stream (one SSRC, one sequence) went to the
+      // placeholder first and to the H.323 side from then on
+      const stream = [...placeholder.packets, ...h323.packets];
+      expect(new Set(stream.map(ssrcOf)).size).to.equal(1);
+      const rel = (p: Buffer): number => (seqOf(p) - seqOf(stream[0]!)) & 0xffff;
+      expect(Math.max(...placeholder.packets.map(rel))).to.be.lessThan(Math.min(...h323.packets.map(rel)));
       if (!l.fs) return;
       const chans = l.fs.channelInfo();
       expect(chans.map((c) => c.state)).to.deep.equal(['hangup', 'hangup']);
@@ -121,8 +142,11 @@ describe('media: SIP and H.323 legs', function () {
       expect(hCh.codec).to.equal('PCMU');
       expect(hCh.rtp.rxPackets).to.equal(50); // H.323 side -> FreeSWITCH
       expect(cCh.rtp.relayedTx).to.equal(50); // ... relayed on to the caller
-      expect(cCh.rtp.txPayloadTypes[8]).to.equal(50); // in the caller's law
-      expect(hCh.rtp.relayedTx).to.equal(h323.packets.filter((p) => payloadType(p) === 0).length);
+      expect(cCh.rtp.txPayloadTypes[8]).to.equal(cCh.rtp.txPackets); // in the caller's law (idle silence included)
+      // every packet the H.323 leg sent is on the wire: silence (placeholder, then the H.323 side
+      // until the bridge) and the caller's audio relayed
+      expect(hCh.rtp.txPackets).to.equal(placeholder.packets.length + h323.packets.length);
+      expect(hCh.rtp.relayedTx).to.equal(h323.packets.filter((p) => !isSilence(p)).length);
       await eslConnectionsAtMost(l.fs, 1); // only the inbound ESL connection remains
     } finally {
       placeholder.close();

@@ -55,6 +55,14 @@ export interface FreeSwitchDoubleOptions {
    * `{}` is stock FreeSWITCH (the recordings).
    */
   vars?: Record<string, string>;
+  /**
+   * Write silence on idle channels as FreeSWITCH does with the mrf dialplan's
+   * `send_silence_when_idle=-1` (see RtpPort#startIdleSilence): a leg in the socket app with no
+   * playback, bridge or conference sends a silent G.711 frame every 20 ms to its remote address.
+   * Default false: the call suites count every packet at their far ends as relayed audio
+   * (docs/freeswitch-double.md, "Idle silence").
+   */
+  idleSilence?: boolean;
   log?: (line: string) => void;
 }
 
@@ -480,6 +488,7 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
       fileDurationMs: o.fileDurationMs ?? (() => 2000),
       breakLatencyMs: o.breakLatencyMs ?? 250,
       memberLeaveLatencyMs: o.memberLeaveLatencyMs ?? 150,
+      idleSilence: o.idleSilence ?? false,
       vars: o.vars ?? freeswitchConfigVars(process.env.FS_DOUBLE_CONFIG ?? PROJECT_FS_CONFIG),
       ...(o.log ? { log: o.log } : {}),
     };
@@ -1050,7 +1059,6 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
       left = true;
       c.members.delete(memberId);
       ch.rtp.sink = undefined;
-      if (ch.state === 'active') complete(resp);
       const fields = this.memberFields(ch, c, 'del-member');
       ch.conf = undefined;
       // endconf: the conference ends when the last member carrying that flag leaves. It is gone for
@@ -1063,9 +1071,12 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
         if (ending) this.endConference(c);
       };
       // mod_conference notices a hung-up member on its own thread: the recording shows del-member
-      // ~50 ms after the hangup, after the app's next command. A kicked member leaves at once.
-      if (ch.state === 'active') finish();
-      else this.later(this.opts.memberLeaveLatencyMs, finish);
+      // ~50 ms after the hangup, after the app's next command. A kicked (hup'd, bridged away)
+      // member leaves at once, del-member before its conference app completes (FreeSWITCH 1.10.12).
+      if (ch.state === 'active') {
+        finish();
+        complete(resp);
+      } else this.later(this.opts.memberLeaveLatencyMs, finish);
     };
     ch.conf = { conf, memberId, flags, done: () => leave('_none_') };
     conf.members.set(memberId, ch);
@@ -1156,11 +1167,12 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
         return '+OK\n';
       }
       case 'uuid_send_dtmf': {
+        // mod_commands' replies (FreeSWITCH 1.10.12)
         const ch = this.channels.get(a[0] ?? '');
-        if (!ch) return '-ERR No such channel!\n';
+        if (!ch) return '-ERR Cannot locate session!\n';
         const [digits = '', dur] = (a[1] ?? '').split('@');
         ch.rtp.sendDtmf(digits, Number(dur) || 100);
-        return '+OK Success\n';
+        return `+OK ${ch.uuid} sent DTMF ${a[1] ?? ''}.\n`;
       }
       case 'uuid_set_media_stats':
         return this.channels.has(a[0] ?? '') ? '+OK:\n' : '-ERR No such channel!\n';
@@ -1232,13 +1244,20 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
         return `+OK (play) Playing file ${rest.join(' ')}`;
       case 'kick':
       case 'hup': {
+        // Both only end the member's conference app (mod_conference clears MFLAG_RUNNING; kick
+        // also plays the profile's kicked-sound, none here): the member leaves at once, the
+        // conference app completes and the channel goes back to the socket app, still up. Nothing
+        // hangs it up (a real FreeSWITCH 1.10.12: "Channel leaving conference, cause: NONE", no
+        // hangup). Events as recorded: kick-member / hup-member, then del-member.
         const targets = rest[0] === 'all' ? [...conf.members.values()] : [member(rest[0])].filter((x): x is Channel => !!x);
-        if (targets.length === 0) return `-ERR Member ${rest[0] ?? ''} not found\n`;
+        if (targets.length === 0) return rest[0] === 'all' ? '' : `-ERR Non-Existant ID ${Number(rest[0]) || 0}\n`;
+        let reply = '';
         for (const t of targets) {
-          if (sub === 'kick') t.conf?.done();
-          else setImmediate(() => this.hangup(t, 'NORMAL_CLEARING', { sendBye: true }));
+          reply += `+OK ${sub === 'kick' ? 'kicked' : 'hup'} ${t.conf!.memberId}\n`;
+          this.publish(this.memberFields(t, conf, `${sub}-member`));
+          t.conf?.done();
         }
-        return `OK ${sub === 'kick' ? 'kicked' : 'hup'} ${rest[0]}\n`;
+        return reply;
       }
       case 'mute':
       case 'unmute':
@@ -1246,12 +1265,12 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
       case 'undeaf':
       case 'tmute': {
         const t = member(rest[0]);
-        if (!t) return `-ERR Member ${rest[0] ?? ''} not found\n`;
+        if (!t) return `-ERR Non-Existant ID ${Number(rest[0]) || 0}\n`;
         const f = t.conf!.flags;
         if (sub === 'mute' && !f.includes('mute')) f.push('mute');
         if (sub === 'unmute') t.conf!.flags = f.filter((x) => x !== 'mute');
         this.publish(this.memberFields(t, conf, `${sub}-member`));
-        return `OK ${sub} ${rest[0]}\n`;
+        return `+OK ${sub} ${t.conf!.memberId}\n`;
       }
       case 'lock':
       case 'unlock':
@@ -1523,6 +1542,10 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     rtp.onDtmf = (digit, duration) => {
       if (ch.state === 'active') this.publish(this.chFields(ch, 'DTMF', { 'DTMF-Digit': digit, 'DTMF-Duration': String(duration), 'DTMF-Source': 'RTP' }));
     };
+    if (this.opts.idleSilence) {
+      rtp.idle = () => this.isIdle(ch);
+      rtp.startIdleSilence();
+    }
     this.channels.set(ch.uuid, ch);
     this.byCallId.set(callId, ch);
     this.sessionsSinceStartup++;
@@ -1530,6 +1553,16 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     if (peer.transport === 'udp') this.retransmitOk(ch, m, peer, 500);
     this.emit('channel', ch.info());
     this.connectOutbound(ch, target[1]!, Number(target[2]));
+  }
+
+  /**
+   * Idle as FreeSWITCH's send_silence_when_idle means it: the channel sits in the socket app (or
+   * park/sleep) with nothing writing media to it - no playback, bridge or conference.
+   */
+  private isIdle(ch: Channel): boolean {
+    if (ch.state !== 'active' || !ch.socketRunning || ch.conf || ch.bridgedTo) return false;
+    if (ch.running && ch.running.app !== 'park' && ch.running.app !== 'sleep') return false;
+    return (Number(ch.vars.send_silence_when_idle) || 0) !== 0;
   }
 
   /** RFC 3261 13.3.1.4: over UDP the 2xx is resent (T1 doubling, capped at T2) until the ACK, for 64*T1. */

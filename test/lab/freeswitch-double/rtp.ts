@@ -175,6 +175,13 @@ export class RtpPort {
   private seq = randomInt(0, 0xffff);
   private ts = randomInt(0, 0x7fffffff);
   private tone?: NodeJS.Timeout;
+  /**
+   * Whether the channel is idle now (see startIdleSilence()): asked every 20 ms. Set by the double
+   * from the channel's state (no app producing media, not bridged, not in a conference).
+   */
+  idle?: () => boolean;
+  private silenceTimer?: NodeJS.Timeout;
+  private silenceRunning = false;
   private closed = false;
   private readonly keystream = randomBytes(64);
 
@@ -351,10 +358,33 @@ export class RtpPort {
     this.tone = undefined;
   }
 
+  /**
+   * FreeSWITCH with `send_silence_when_idle` set (the mrf dialplan sets -1: pure silence) writes a
+   * silent frame every 20 ms while the channel sits idle in park or the socket app: as soon as the
+   * leg has a remote address, until an app (playback, bridge, conference) produces media, and
+   * again after it. Same SSRC and sequence as the leg's other packets; marker on the first frame
+   * of each idle spell. Counted in txPackets (not relayedTx).
+   */
+  startIdleSilence(): void {
+    if (this.silenceTimer || this.closed) return;
+    const silent = (): Buffer => Buffer.alloc(160, encodeG711(this.codec, 0));
+    this.silenceTimer = setInterval(() => {
+      if (this.tone || this.dtmfTimer || !this.sendable || !this.idle?.()) {
+        this.silenceRunning = false;
+        return;
+      }
+      this.sendRaw(this.pt, silent(), 160, !this.silenceRunning);
+      this.silenceRunning = true;
+    }, 20);
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.stopTone();
+    if (this.silenceTimer) clearInterval(this.silenceTimer);
+    this.silenceTimer = undefined;
+    this.idle = undefined;
     if (this.dtmfTimer) clearTimeout(this.dtmfTimer);
     this.sink = undefined;
     this.onDtmf = undefined;

@@ -3,13 +3,53 @@
  * test/fixtures/freeswitch (play, conf, bridge), so the FreeSWITCH double (or a real FreeSWITCH)
  * can be driven the same way. Request-URI user selects the scenario.
  */
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Srf from 'drachtio-srf';
 import { createMrf, type Conference, type Endpoint, type MediaServer } from '../../../types/drachtio-fsmrf.js';
 
 export const PLAY_TONE = 'tone_stream://%(1500,500,440);loops=1';
 export const BRIDGE_TONE = 'tone_stream://%(400,200,425);loops=10';
-/** The path the recordings used; the double does not read files. */
-export const WAV = '/opt/freeswitch/run/sounds/oracle-2s-660hz.wav';
+/**
+ * The sound file the recordings played (play: `playback`, conf: `conference ... play`), at the path
+ * it had on the recording host. Tests do not use that path: it exists only there. They write the
+ * same file (`writeOracleWav`) into a directory of their own and pass it as `wav`; the transcript
+ * comparison replaces the directory by `<sounds>` on both sides (transcript.ts, SOUND_FILE).
+ */
+export const RECORDED_WAV = '/opt/freeswitch/run/sounds/oracle-2s-660hz.wav';
+export const WAV_NAME = 'oracle-2s-660hz.wav';
+
+/**
+ * Writes `oracle-2s-660hz.wav` into `dir`: 2 s of a 660 Hz sine, 8 kHz mono 16-bit PCM (what the
+ * name says; FreeSWITCH resamples as needed). A real FreeSWITCH reads it from there, so it must run
+ * on this host; dir and file are made world-readable in case it runs as another user.
+ * Returns the file's path.
+ */
+export function writeOracleWav(dir: string): string {
+  const rate = 8000;
+  const samples = 2 * rate;
+  const data = Buffer.alloc(samples * 2);
+  for (let i = 0; i < samples; i++) data.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 660 * i) / rate)), i * 2);
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0, 'ascii');
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVE', 8, 'ascii');
+  h.write('fmt ', 12, 'ascii');
+  h.writeUInt32LE(16, 16); // fmt chunk size
+  h.writeUInt16LE(1, 20); // PCM
+  h.writeUInt16LE(1, 22); // mono
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 2, 28); // byte rate
+  h.writeUInt16LE(2, 32); // block align
+  h.writeUInt16LE(16, 34); // bits per sample
+  h.write('data', 36, 'ascii');
+  h.writeUInt32LE(data.length, 40);
+  const path = join(dir, WAV_NAME);
+  writeFileSync(path, Buffer.concat([h, data]));
+  chmodSync(dir, 0o755);
+  chmodSync(path, 0o644);
+  return path;
+}
 
 export interface ScenarioAppOptions {
   drachtio: { host: string; port: number; secret: string };
@@ -20,6 +60,8 @@ export interface ScenarioAppOptions {
   confDestroyFallbackMs?: number;
   /** conf: delay between starting conf.play() and getSize() (recording: 1500). */
   confSizeDelayMs?: number;
+  /** The sound file play and conf play: a path FreeSWITCH can read (`writeOracleWav`). */
+  wav: string;
 }
 
 export interface ScenarioApp {
@@ -80,6 +122,7 @@ export async function startScenarioApp(o: ScenarioAppOptions): Promise<ScenarioA
   events.push('mediaserver ready');
 
   let stopped = false;
+  const { wav } = o;
   let bridgeA: { endpoint: Endpoint; dialog: Srf.Dialog } | undefined;
 
   const play = async (req: Srf.SrfRequest, res: Srf.SrfResponse): Promise<void> => {
@@ -87,7 +130,7 @@ export async function startScenarioApp(o: ScenarioAppOptions): Promise<ScenarioA
     events.push('play: connectCaller ok');
     await endpoint.play(PLAY_TONE);
     events.push('play: tone done');
-    await endpoint.play(WAV);
+    await endpoint.play(wav);
     events.push('play: file done');
     const vars = await endpoint.getChannelVariables(true);
     events.push(`play: variables read_codec=${vars.variable_read_codec ?? vars.read_codec ?? '?'}`);
@@ -107,7 +150,7 @@ export async function startScenarioApp(o: ScenarioAppOptions): Promise<ScenarioA
     const callerGone = new Promise<void>((r) => dialog.on('destroy', () => r()));
     const { memberId } = await endpoint.join(c);
     events.push(`conf: caller joined as member ${memberId}`);
-    const played = c.play(WAV).then((r) => events.push(`conf: play done ${r.milliseconds} ms`));
+    const played = c.play(wav).then((r) => events.push(`conf: play done ${r.milliseconds} ms`));
     await wait(o.confSizeDelayMs ?? 1500);
     events.push(`conf: size ${await c.getSize()}`);
     await played;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { fixture } from '../../support/paths.js';
 import {
-  compareEsl, diffLines, normalise, parseRecordedEsl, parseRecordedSip,
+  compareEsl, DEL_MEMBER, diffLines, DISCONNECT_NOTICE, HANGUP_CALLSTATE, normalise, parseRecordedEsl, parseRecordedSip, type NormRecord,
 } from '../../lab/freeswitch-double/transcript.js';
 import { toneStreamMs } from '../../lab/freeswitch-double/double.js';
 import { decodeG711, encodeG711, transcodeG711 } from '../../lab/freeswitch-double/rtp.js';
@@ -26,6 +26,67 @@ describe('freeswitch-double transcripts', () => {
     expect(n.some((r) => /[0-9a-f]{8}-[0-9a-f]{4}-/.test(r.line))).to.equal(false);
     expect(n.some((r) => r.line.includes('<conf1> list count'))).to.equal(true);
     expect(compareEsl(n, n)).to.equal('');
+  });
+
+  it('masks the event socket password and the sound file directory, keeping the file name; drops video-floor-change', () => {
+    const n = normalise([
+      { stream: 0, dir: 'app->FS', line: 'command: auth s3cr3t-of-this-run' },
+      { stream: 1, dir: 'app->FS', line: 'command: sendmsg u call-command=execute execute-app-name=playback execute-app-arg=/tmp/fs-double-AbC/oracle-2s-660hz.wav' },
+      { stream: 1, dir: 'FS->app', line: 'text/event-json Event-Name=CHANNEL_EXECUTE Application=playback Application-Data=/tmp/fs-double-AbC/oracle-2s-660hz.wav' },
+      { stream: 2, dir: 'app->FS', line: 'command: api conference c play /opt/freeswitch/run/sounds/oracle-2s-660hz.wav' },
+      { stream: 2, dir: 'FS->app', line: 'api/response body=+OK (play) Playing file /tmp/x/oracle-2s-660hz.wav' },
+      { stream: 2, dir: 'FS->app', line: 'api/response body=+OK (play) Playing file /tmp/x/other.wav' },
+      // a floor event (with a video-capable member): dropped like floor-change
+      { stream: 2, dir: 'FS->app', line: 'text/event-json Event-Name=CUSTOM Event-Subclass=conference::maintenance Action=video-floor-change' },
+    ]).map((r) => r.line);
+    expect(n).to.deep.equal([
+      'command: auth <password>',
+      'command: sendmsg u call-command=execute execute-app-name=playback execute-app-arg=<sounds>/oracle-2s-660hz.wav',
+      'text/event-json Event-Name=CHANNEL_EXECUTE Application=playback Application-Data=<sounds>/oracle-2s-660hz.wav',
+      'command: api conference c play <sounds>/oracle-2s-660hz.wav',
+      'api/response body=+OK (play) Playing file <sounds>/oracle-2s-660hz.wav',
+      'api/response body=+OK (play) Playing file /tmp/x/other.wav',
+    ]);
+    const recorded = normalise(parseRecordedEsl(rec('play-esl-messages.txt')));
+    expect(recorded.some((r) => r.line.includes('ClueCon'))).to.equal(false);
+    expect(recorded.some((r) => r.line.includes('/opt/freeswitch'))).to.equal(false);
+    expect(recorded.filter((r) => r.line.includes('<sounds>/oracle-2s-660hz.wav')).length).to.equal(3);
+  });
+
+  it('tolerates only the raced CHANNEL_CALLSTATE HANGUP right before the disconnect notice', () => {
+    const out = (stream: number, lines: string[]): NormRecord[] => lines.map((line) => ({ stream, dir: 'FS->app' as const, line }));
+    const exec = 'text/event-json Event-Name=CHANNEL_EXECUTE_COMPLETE Application=hangup Application-Response=_none_ Channel-Call-State=ACTIVE Answer-State=hangup';
+    const without = out(1, [exec, DISCONNECT_NOTICE]);
+    const withIt = out(1, [exec, HANGUP_CALLSTATE, DISCONNECT_NOTICE]);
+    const race = { freeswitchRaces: true };
+    // strict by default (the double), either way round with the option (a real FreeSWITCH)
+    expect(compareEsl(without, withIt)).to.contain(`+ ${HANGUP_CALLSTATE}`);
+    expect(compareEsl(without, withIt, race)).to.equal('');
+    expect(compareEsl(withIt, without, race)).to.equal('');
+    // not elsewhere: before another event, without the disconnect notice, twice, on the inbound connection
+    expect(compareEsl(without, out(1, [HANGUP_CALLSTATE, exec, DISCONNECT_NOTICE]), race)).to.not.equal('');
+    expect(compareEsl(out(1, [exec]), out(1, [exec, HANGUP_CALLSTATE]), race)).to.not.equal('');
+    expect(compareEsl(without, out(1, [exec, HANGUP_CALLSTATE, HANGUP_CALLSTATE, DISCONNECT_NOTICE]), race)).to.not.equal('');
+    expect(compareEsl(out(0, [DISCONNECT_NOTICE]), out(0, [HANGUP_CALLSTATE, DISCONNECT_NOTICE]), race)).to.not.equal('');
+    // any other difference in that stream still fails, and shows the whole diff
+    const other = compareEsl(without, out(1, ['text/event-json Event-Name=CHANNEL_HANGUP', HANGUP_CALLSTATE, DISCONNECT_NOTICE]), race);
+    expect(other).to.contain('- text/event-json Event-Name=CHANNEL_EXECUTE_COMPLETE');
+  });
+
+  it("tolerates only conf's del-member moving across one adjacent reply", () => {
+    const out = (stream: number, lines: string[]): NormRecord[] => lines.map((line) => ({ stream, dir: 'FS->app' as const, line }));
+    const ok = 'command/reply Reply-Text=+OK';
+    const done = 'text/event-json Event-Name=CUSTOM Event-Subclass=conference::maintenance Action=play-file-done';
+    const recorded = out(2, [done, ok, DEL_MEMBER, DISCONNECT_NOTICE]);
+    const race = { freeswitchRaces: true };
+    expect(compareEsl(recorded, out(2, [done, DEL_MEMBER, ok, DISCONNECT_NOTICE]))).to.not.equal('');
+    expect(compareEsl(recorded, out(2, [done, DEL_MEMBER, ok, DISCONNECT_NOTICE]), race)).to.equal('');
+    expect(compareEsl(out(2, [done, DEL_MEMBER, ok, DISCONNECT_NOTICE]), recorded, race)).to.equal('');
+    // not a missing or doubled del-member, not across another event, not on the inbound connection
+    expect(compareEsl(recorded, out(2, [done, ok, DISCONNECT_NOTICE]), race)).to.not.equal('');
+    expect(compareEsl(recorded, out(2, [done, DEL_MEMBER, ok, DEL_MEMBER, DISCONNECT_NOTICE]), race)).to.not.equal('');
+    expect(compareEsl(recorded, out(2, [DEL_MEMBER, done, ok, DISCONNECT_NOTICE]), race)).to.not.equal('');
+    expect(compareEsl(out(0, [ok, DEL_MEMBER]), out(0, [DEL_MEMBER, ok]), race)).to.not.equal('');
   });
 
   it('reads the drachtio<->FreeSWITCH SIP start lines', () => {
