@@ -7,7 +7,7 @@
 import type { Registry } from 'prom-client';
 import type { GatewayConfig } from '../../lib/config/gateway-config.js';
 import type { Logger } from '../../lib/log/logger.js';
-import { createSrf, type GatewaySrf, type SrfMiddleware, type SrfRequest, type SrfResponse } from '../../types/drachtio-srf.js';
+import { createSrf, type GatewaySrf, type SrfMiddleware, type SrfNext, type SrfRequest, type SrfResponse } from '../../types/drachtio-srf.js';
 import { DrachtioLink } from '../../lib/sip/drachtio-link.js';
 import { ActiveCalls } from '../../lib/sip/active-calls.js';
 import { MethodHandlers, REFUSED_METHODS } from '../../lib/sip/methods.js';
@@ -33,12 +33,21 @@ import { H323ToSipCall } from '../../lib/calls/h323-to-sip.js';
 import { createExpertLookup } from '../../lib/routing/expert-lookup.js';
 import { startHa, type RunningHa } from '../../lib/ha/wiring.js';
 import { b2buaHooks, MediaCallRecorder } from '../../lib/ha/hooks.js';
+import type { FenceReport } from '../../lib/ha/node.js';
+import { RouteWeight, unrouteInvites } from '../../lib/ha/route-weight.js';
 import type { CallRecord } from '../../lib/ha/records.js';
 import { CouncilService } from '../../lib/council/service.js';
 import { CouncilAdminServer } from '../../lib/council/admin-http.js';
 import { randomBytes } from 'node:crypto';
 import { ConfigReloader, restartOnlyChanges, type ReloadResult, type ReloadTrigger } from '../../lib/config/reload.js';
 import { ConfigError } from '../../lib/config/errors.js';
+
+/**
+ * Extra INVITE route entries an instance takes at drachtio-server while a peer it saw beating is
+ * silent (lib/ha/route-weight.ts): with one survivor, a frozen peer gets 1 in 11 new INVITEs
+ * instead of 1 in 2.
+ */
+const INVITE_ROUTE_EXTRA = 9;
 
 export interface GatewayDeps {
   registry: Registry;
@@ -76,6 +85,14 @@ export class Gateway {
   readonly council: CouncilService | undefined;
   private councilAdmin: CouncilAdminServer | undefined;
   councilAdminPort = 0;
+  private resolveFenced: ((r: FenceReport) => void) | undefined;
+  /**
+   * Resolves when a peer took this instance over (HA fencing) and it has refused new calls,
+   * ended what the peer did not, and stopped: index.ts then exits for a restart as a new member.
+   */
+  readonly fenced = new Promise<FenceReport>((resolve) => {
+    this.resolveFenced = resolve;
+  });
 
   constructor(private cfg: GatewayConfig, private readonly deps: GatewayDeps) {
     const { registry, log } = deps;
@@ -112,6 +129,8 @@ export class Gateway {
     });
 
     const methods = new MethodHandlers(registry, cfg.sip.userAgent, () => this.draining);
+    // HA fencing before anything touches shared state: no call without a live heartbeat lease.
+    this.srf.use('invite', (req, res, next) => this.haGate(res, next));
     // First in line: a council participant's admission time starts when the INVITE arrives.
     if (this.council) {
       const council = this.council;
@@ -179,6 +198,10 @@ export class Gateway {
         registry: this.deps.registry,
       });
       await this.ha.node.start();
+      const node = this.ha.node;
+      node.once('fenced', () => this.onFenced());
+      const weight = new RouteWeight(this.srf, { self: node.id, extra: INVITE_ROUTE_EXTRA, settleMs: 2000 }, this.deps.log, this.deps.registry);
+      node.on('peers', (p) => weight.peers(p.suspects, p.members));
     }
     this.lag.start();
     this.httpPort = await this.ops.start();
@@ -267,6 +290,61 @@ export class Gateway {
     return left;
   }
 
+  /**
+   * HA fencing: a peer took this instance over while it was frozen (or cut off from Redis) and
+   * ended the calls it had recorded. Refuse everything new at once (remove_route, 503 / cause 42
+   * meanwhile), let the HA node hand each call its verdict (legs the peer ended are dropped, the
+   * rest ended here), then stop without the usual teardown - which would BYE dialogs the peer has
+   * ended and uuid_kill channels it has killed. The process then exits (index.ts) and its
+   * supervisor starts a fresh member; closing the sockets ends the H.323 legs and the channels'
+   * ESL sockets as a crash would (docs/ha.md).
+   */
+  private onFenced(): void {
+    const active = this.calls.size;
+    this.draining = true;
+    const unrouted = this.link.state === 'up' ? unrouteInvites(this.srf, 1000) : Promise.resolve();
+    void (async () => {
+      const report = (await this.ha?.node.reconciled) ?? { calls: 0, forgotten: 0, endedHere: 0, ms: 0 };
+      // Every INVITE the server picked us for has arrived (and been refused) once it answers.
+      await unrouted;
+      const left = this.calls.forgetAll();
+      this.deps.log.error('fenced: this instance was taken over by a peer; stopping for a restart as a new member', { ...report, activeBefore: active, activeForgotten: left });
+      await this.policy?.audit.append({
+        gate: 'ha-fenced', decision: 'reject', status: 503, method: 'HA',
+        reason: `instance ${this.ha?.node.id} taken over by a peer: ${report.forgotten} call(s) forgotten (ended there), ${report.endedHere} ended here; restarting as a new member`,
+      }).catch(() => undefined);
+      this.lag.stop();
+      // Flushes what the verdicts sent (BYE, CANCEL, 503) before the link closes.
+      this.link.disconnect();
+      this.council?.stop();
+      await this.councilAdmin?.stop();
+      await this.ops.stop();
+      await this.rasClient?.stop();
+      await this.neighbour?.stop();
+      await this.ha?.close(false);
+      await this.policy?.close();
+      await this.state.close();
+      this.resolveFenced?.(report);
+    })().catch((err: unknown) => {
+      this.deps.log.error('fenced stop failed', { error: err instanceof Error ? err.message : String(err) });
+      this.resolveFenced?.({ calls: 0, forgotten: 0, endedHere: 0, ms: 0 });
+    });
+  }
+
+  /** First INVITE middleware: with HA, a call goes on only while this instance's heartbeat lease holds. */
+  private haGate(res: SrfResponse, next: SrfNext): void {
+    const node = this.ha?.node;
+    if (!node || node.admissible()) {
+      next();
+      return;
+    }
+    // A lapsed lease (a pause, slow Redis, a takeover not known yet): one heartbeat decides.
+    void node.verdict().then((v) => {
+      if (v === 'live') next();
+      else res.send(503, { headers: { 'Retry-After': '5', Server: this.cfg.sip.userAgent } });
+    });
+  }
+
   async stop(): Promise<void> {
     this.lag.stop();
     this.link.disconnect();
@@ -312,21 +390,27 @@ export class Gateway {
         const id = `h323-${++this.h323Seq}`;
         this.calls.add(id);
         const room = this.council?.roomForH323(dialledAliases(call));
-        if (room) {
-          const t0 = process.hrtime.bigint();
-          const rec = this.recorder(id, 'council', false);
-          void this.council!.joinH323(call, room, t0, rec).finally(() => {
+        const t0 = process.hrtime.bigint();
+        void this.recorder(id, room ? 'council' : 'h323-sip', false).then((rec) => {
+          if (rec === null) {
+            // fenced, or no live heartbeat lease: congestion, GnuGk may try another neighbour
+            call.reject(42);
+            this.calls.remove(id);
+            return;
+          }
+          if (room) {
+            void this.council!.joinH323(call, room, t0, rec).finally(() => {
+              rec?.end();
+              this.calls.remove(id);
+            });
+            return;
+          }
+          const c = new H323ToSipCall(call, { media, srf: this.srf, lookup, log: this.deps.log, registry: this.deps.registry, codecs: [...codecs], ...(rec ? { observer: rec } : {}) });
+          void c.start();
+          void c.whenFinished.then(() => {
             rec?.end();
             this.calls.remove(id);
           });
-          return;
-        }
-        const rec = this.recorder(id, 'h323-sip', false);
-        const c = new H323ToSipCall(call, { media, srf: this.srf, lookup, log: this.deps.log, registry: this.deps.registry, codecs: [...codecs], ...(rec ? { observer: rec } : {}) });
-        void c.start();
-        void c.whenFinished.then(() => {
-          rec?.end();
-          this.calls.remove(id);
         });
       },
     });
@@ -362,14 +446,20 @@ export class Gateway {
       const entry = decided?.state.entry ?? decided?.state.keyEntry;
       const offerSdp = decided ? forwardingFor(decided).localSdpB : undefined;
       this.calls.add(callId);
-      const rec = this.recorder(callId, 'council');
-      void this.council!.joinSip(req, res, room, {
-        ...(entry ? { entry } : {}), ...(offerSdp !== undefined ? { offerSdp } : {}), ...(rec ? { observer: rec } : {}),
-        ended: () => {
-          rec?.end();
+      void this.recorder(callId, 'council').then((rec) => {
+        if (rec === null) {
           this.calls.remove(callId);
-          release();
-        },
+          this.refuseUnadmitted(res, release);
+          return;
+        }
+        void this.council!.joinSip(req, res, room, {
+          ...(entry ? { entry } : {}), ...(offerSdp !== undefined ? { offerSdp } : {}), ...(rec ? { observer: rec } : {}),
+          ended: () => {
+            rec?.end();
+            this.calls.remove(callId);
+            release();
+          },
+        });
       });
       return;
     }
@@ -393,8 +483,22 @@ export class Gateway {
     }
     const headers = mergeHeaders(forwardedHeaders(req, this.cfg.policy.forwardHeaders), fwd.headers, { 'User-Agent': ua });
     const session = new CallSession(this.srf, req, res, this.calls, this.callMetrics, this.deps.log);
-    const tracker = this.ha?.node.track(callId, 'sip-b2bua');
-    void session.forward(m.target, headers, fwd.localSdpB, release, decided?.state.pii !== undefined, tracker ? b2buaHooks(tracker) : undefined);
+    const escalated = decided?.state.pii !== undefined;
+    if (!this.ha) {
+      void session.forward(m.target, headers, fwd.localSdpB, release, escalated);
+      return;
+    }
+    void this.ha.node.admit(callId, 'sip-b2bua').then((tracker) => {
+      if (!tracker) this.refuseUnadmitted(res, release);
+      else void session.forward(m.target, headers, fwd.localSdpB, release, escalated, b2buaHooks(tracker));
+    });
+  }
+
+  /** HA refused a call (fenced, or no live heartbeat lease): 503, and its quota back. */
+  private refuseUnadmitted(res: SrfResponse, release: () => void): void {
+    release();
+    this.callMetrics.attempts.inc({ outcome: 'not_admitted' });
+    if (!res.finalResponseSent) res.send(503, { headers: { 'Retry-After': '5', Server: this.cfg.sip.userAgent } });
   }
 
   /**
@@ -427,7 +531,12 @@ export class Gateway {
     }
     const id = req.get('Call-ID');
     this.calls.add(id);
-    const rec = this.recorder(id, 'sip-h323');
+    const rec = await this.recorder(id, 'sip-h323');
+    if (rec === null) {
+      this.calls.remove(id);
+      this.refuseUnadmitted(res, release);
+      return;
+    }
     const call = new SipToH323Call({ media: this.media, predial, registry: this.deps.registry, logger: this.deps.log, ...(rec ? { observer: rec } : {}) }, req, res, target, offerSdp !== undefined ? { offerSdp } : {});
     void call.run();
     void call.ended.then(() => {
@@ -438,13 +547,15 @@ export class Gateway {
   }
 
   /**
-   * The HA record of a FreeSWITCH-anchored call, written from admission: `key` is the caller's
+   * The HA record of a FreeSWITCH-anchored call, written at admission: `key` is the caller's
    * Call-ID for SIP callers (the ledger key of their quota), a per-instance id for H.323 callers
-   * (who reserve none: quota=false).
+   * (who reserve none: quota=false). undefined: no HA; null: HA refused the call (fenced, or no
+   * live heartbeat lease).
    */
-  private recorder(key: string, kind: CallRecord['kind'], quota = true): MediaCallRecorder | undefined {
-    const tracker = this.ha?.node.track(key, kind, { quota });
-    return tracker ? new MediaCallRecorder(tracker) : undefined;
+  private async recorder(key: string, kind: CallRecord['kind'], quota = true): Promise<MediaCallRecorder | undefined | null> {
+    if (!this.ha) return undefined;
+    const tracker = await this.ha.node.admit(key, kind, { quota });
+    return tracker ? new MediaCallRecorder(tracker) : null;
   }
 
   private onMessage(req: SrfRequest, res: SrfResponse): void {

@@ -1,6 +1,8 @@
 /**
  * Process entry: load and validate config (exit 2 naming the bad field), start the gateway,
- * drain on SIGTERM/SIGINT, reload the config on SIGHUP (a bad new config keeps the old one).
+ * drain on SIGTERM/SIGINT, reload the config on SIGHUP (a bad new config keeps the old one), and
+ * exit 75 when HA fencing stopped the gateway (a peer took it over): the supervisor restarts it
+ * as a new member (docs/ha.md).
  */
 import { loadConfig, redactConfig } from '../../lib/config/gateway-config.js';
 import { ConfigError } from '../../lib/config/errors.js';
@@ -32,6 +34,9 @@ async function main(): Promise<void> {
   }
   log.info('gateway started', { httpPort: gw.httpPort, config: redactConfig(cfg) });
   process.stdout.write(`READY http=${gw.httpPort}${gw.rasPort ? ` ras=${gw.rasPort}` : ''}\n`);
+
+  // EX_TEMPFAIL: not an error of this process's making; restart it.
+  void gw.fenced.then(() => process.exit(75));
 
   let stopping = false;
   const stop = (signal: string): void => {

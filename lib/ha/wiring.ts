@@ -13,7 +13,7 @@ import type { AuditSink } from '../audit/sink.js';
 import type { CallLedger, MembershipStore } from '../state/types.js';
 import { redisClientOptions } from '../state/redis.js';
 import { HaStore } from './store.js';
-import { HaNode, type TakeoverActions } from './node.js';
+import { HaNode, type ByeAttempt, type ByeObserved, type TakeoverActions } from './node.js';
 import { byeHeaders, type SipLegRecord } from './records.js';
 import type { HaConfig } from './config.js';
 
@@ -41,34 +41,47 @@ export interface RunningHa {
   close(leave: boolean): Promise<void>;
 }
 
-/** One BYE through drachtio-server as a new request carrying the dialog's identifiers. */
-export function sendBye(srf: GatewaySrf, leg: SipLegRecord, timeoutMs: number): Promise<number | undefined> {
+/**
+ * One BYE through drachtio-server as a new request carrying the dialog's identifiers. Resolves
+ * once the server has sent it (its "sent" reply to the request) or refused it; the attempt's
+ * `answer` resolves with the final status if this app sees one within answerMs, else undefined.
+ * drachtio-server v0.9.10 was seen not to pass a BYE's 200 on for about 5% of these (it went on
+ * retransmitting and reported 503 ~23 s later): an answer not seen is not "no answer".
+ */
+export function sendBye(srf: GatewaySrf, leg: SipLegRecord, answerMs: number): Promise<ByeAttempt> {
   // drachtio-server will not let an app set Route (immutable header), so a record-routed dialog
   // can only be reached through its first hop, sent as the request's outbound proxy.
   const first = leg.routeSet[0];
   const proxy = first ? /<([^>]+)>/.exec(first)?.[1] ?? first : undefined;
   const opts: OutgoingRequest = { method: 'BYE', headers: byeHeaders(leg), ...(proxy ? { proxy } : {}) };
-  return new Promise<number | undefined>((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), timeoutMs);
+  return new Promise<ByeAttempt>((resolve) => {
     try {
       srf.request(leg.remoteTarget, opts, (err, sent) => {
         if (err || !sent) {
-          clearTimeout(timer);
-          resolve(undefined);
+          resolve({ sent: false, error: err?.message ?? 'not sent' });
           return;
         }
-        sent.on('response', (res: SrfResponse) => {
-          if (res.status < 200) return;
-          clearTimeout(timer);
-          resolve(res.status);
+        const answer = new Promise<number | undefined>((answered) => {
+          const timer = setTimeout(() => answered(undefined), answerMs);
+          sent.on('response', (res: SrfResponse) => {
+            if (res.status < 200) return;
+            clearTimeout(timer);
+            answered(res.status);
+          });
         });
+        resolve({ sent: true, answer });
       });
-    } catch {
+    } catch (err) {
       // srf throws at once when it has no connection to drachtio-server
-      clearTimeout(timer);
-      resolve(undefined);
+      resolve({ sent: false, error: err instanceof Error ? err.message : String(err) });
     }
   });
+}
+
+/** The audit wording of one leg's BYE: what was observed, never a guess. */
+export function byeText(b: ByeObserved, answerMs: number): string {
+  if (!b.sent) return `${b.side} not sent (${b.error ?? 'refused'})`;
+  return b.status === undefined ? `${b.side} sent, answer not seen by this app within ${answerMs} ms` : `${b.side} ${b.status}`;
 }
 
 export function startHa(cfg: HaConfig, state: { url: string; keyPrefix: string; commandTimeoutMs?: number }, deps: HaDeps): RunningHa {
@@ -86,11 +99,11 @@ export function startHa(cfg: HaConfig, state: { url: string; keyPrefix: string; 
     freeSeat: (seat) => (deps.membership ? deps.membership.leave(seat.room, seat.seatId) : Promise.resolve(false)),
     audit: async (rec, o) => {
       if (!deps.audit) return;
-      const legs = o.byStatus.map((b) => `${b.side} ${b.status ?? 'no answer'}`).join(', ');
+      const legs = o.byes.map((b) => byeText(b, cfg.byeTimeoutMs)).join(', ');
       await deps.audit.append({
         gate: 'ha-takeover',
         decision: 'reject',
-        status: o.byStatus.find((b) => b.side === 'caller')?.status ?? 0,
+        status: o.byes.find((b) => b.side === 'caller')?.status ?? 0,
         reason: `instance ${o.dead} lost; ended by ${id}: bye ${legs || 'none (not answered yet)'}; media ${o.mediaKilled}/${rec.mediaUuids.length}; quota ${rec.noQuota ? 'none' : o.quotaReleased ? 'released' : 'NOT released'}${rec.seats?.length ? `; seats ${o.seatsFreed}/${rec.seats.length}` : ''}`,
         method: 'BYE',
         callId: rec.callId,

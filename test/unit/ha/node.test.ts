@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { HaStore } from '../../../lib/ha/store.js';
-import { HaNode, type CallTakeover, type TakeoverActions, type TakeoverReport } from '../../../lib/ha/node.js';
+import { HaNode, type ByeAttempt, type CallTakeover, type CallTracker, type TakeoverActions, type TakeoverReport } from '../../../lib/ha/node.js';
 import { byeHeaders, parseRecord, type CallRecord, type SeatRef, type SipLegRecord } from '../../../lib/ha/records.js';
 import { createLogger } from '../../../lib/log/logger.js';
 import { MediaCallRecorder } from '../../../lib/ha/hooks.js';
@@ -36,9 +36,9 @@ class RecordingActions implements TakeoverActions {
   released: string[] = [];
   freed: SeatRef[] = [];
   audited: Array<{ rec: CallRecord; o: CallTakeover }> = [];
-  async bye(leg: SipLegRecord): Promise<number | undefined> {
+  async bye(leg: SipLegRecord): Promise<ByeAttempt> {
     this.byes.push(leg);
-    return 200;
+    return { sent: true, answer: Promise.resolve(200) };
   }
   async killMedia(uuids: readonly string[]): Promise<number> {
     this.killed.push(...uuids);
@@ -80,6 +80,12 @@ describe('lib/ha on Redis', function () {
     await dropKeys(client, `${prefix}*`);
   });
 
+  const admitted = async (n: HaNode, callId: string, kind: CallRecord['kind'], o: { quota?: boolean } = {}): Promise<CallTracker> => {
+    const t = await n.admit(callId, kind, o);
+    expect(t, `${callId} admitted`).to.not.equal(undefined);
+    return t!;
+  };
+
   const node = (id: string, actions: TakeoverActions = new RecordingActions(), o: Partial<{ ttlMs: number; pollMs: number }> = {}): HaNode => {
     const x = new HaNode(new HaStore(client, prefix), { instanceId: id, heartbeatMs: 50, ttlMs: o.ttlMs ?? 200, pollMs: o.pollMs ?? 50, claimTtlMs: 5000 }, actions, log, new Registry());
     nodes.push(x);
@@ -89,7 +95,7 @@ describe('lib/ha on Redis', function () {
   it('keeps a call record from admission to the end of the call', async () => {
     const a = node('a');
     await a.start();
-    const t = a.track('c-1@198.51.100.7', 'sip-b2bua');
+    const t = await admitted(a, 'c-1@198.51.100.7', 'sip-b2bua');
     t.answered([caller, callee]);
     t.requestSent('callee');
     const raw = await client.hget(`${prefix}ha:calls:a`, 'c-1@198.51.100.7');
@@ -110,9 +116,9 @@ describe('lib/ha on Redis', function () {
   it('a dead peer is claimed by exactly one of two survivors, which ends its calls and forgets it', async () => {
     const dead = node('dead');
     await dead.start();
-    const t = dead.track('c-1@198.51.100.7', 'sip-b2bua');
+    const t = await admitted(dead, 'c-1@198.51.100.7', 'sip-b2bua');
     t.answered([caller, callee], ['uuid-1', 'uuid-2']);
-    dead.track('c-2@198.51.100.7', 'sip-b2bua'); // admitted, not answered yet: quota only
+    await admitted(dead, 'c-2@198.51.100.7', 'sip-b2bua'); // admitted, not answered yet: quota only
     await dead.stop(false); // a crash: no leave, the heartbeat lapses
     const acts = [new RecordingActions(), new RecordingActions()];
     const s1 = node('s1', acts[0]);
@@ -123,13 +129,14 @@ describe('lib/ha on Redis', function () {
     const first = Promise.race([once(s1, 'takeover'), once(s2, 'takeover')]);
     await Promise.all([s1.start(), s2.start()]);
     await first;
+    await Promise.all([s1.settled(), s2.settled()]); // audits follow the BYEs' answers
     const winner = reports[0]![0] === 's1' ? acts[0]! : acts[1]!;
     const loser = winner === acts[0] ? acts[1]! : acts[0]!;
     expect(reports.map((r) => [r[1].dead, r[1].calls])).to.deep.equal([['dead', 2]]);
     expect(winner.byes.map((b) => b.side).sort()).to.deep.equal(['callee', 'caller']);
     expect(winner.killed.sort()).to.deep.equal(['uuid-1', 'uuid-2']);
     expect(winner.released.sort()).to.deep.equal(['c-1@198.51.100.7', 'c-2@198.51.100.7']);
-    expect(winner.audited.map((x) => [x.rec.callId, x.o.byStatus.length, x.o.quotaReleased]).sort()).to.deep.equal([['c-1@198.51.100.7', 2, true], ['c-2@198.51.100.7', 0, true]]);
+    expect(winner.audited.map((x) => [x.rec.callId, x.o.byes.length, x.o.quotaReleased]).sort()).to.deep.equal([['c-1@198.51.100.7', 2, true], ['c-2@198.51.100.7', 0, true]]);
     expect(loser.byes).to.have.length(0);
     expect(await client.exists(`${prefix}ha:calls:dead`)).to.equal(0);
     expect(await client.smembers(`${prefix}ha:members`)).to.have.members(['s1', 's2']);
@@ -146,7 +153,7 @@ describe('lib/ha on Redis', function () {
     const acts = new RecordingActions();
     const s = node('s', acts);
     await s.start();
-    expect(await new HaStore(client, prefix).reap('other', 5000)).to.deep.equal([]);
+    expect((await new HaStore(client, prefix).reap('other', 5000)).claimed).to.deep.equal([]);
     expect(acts.byes).to.have.length(0);
   });
 
@@ -178,7 +185,7 @@ describe('lib/ha on Redis', function () {
     await dead.start();
     // A media session as the recorder sees it: endpoints and a caller dialog appear over time.
     const session = Object.assign(new EventEmitter(), { endpointUuids: [] as string[], openDialogs: [] as SrfDialog[] });
-    const rec = new MediaCallRecorder(dead.track('council-1@198.51.100.7', 'council'));
+    const rec = new MediaCallRecorder(await admitted(dead, 'council-1@198.51.100.7', 'council'));
     rec.seat('r1', 'seat-dead');
     rec.session(session as unknown as MediaSession);
     session.endpointUuids = ['uuid-c1'];
@@ -194,7 +201,7 @@ describe('lib/ha on Redis', function () {
     const stored = await client.hget(`${prefix}ha:calls:dead`, 'council-1@198.51.100.7');
     expect(parseRecord(stored ?? '')).to.deep.include({ kind: 'council', state: 'answered', mediaUuids: ['uuid-c1'], seats: [{ room: 'r1', seatId: 'seat-dead' }] });
     expect(parseRecord(stored ?? '')?.legs).to.deep.equal([{ ...caller, callId: 'council-1@198.51.100.7' }]);
-    dead.track('h323-7', 'h323-sip', { quota: false }); // an H.323 caller: nothing in the ledger
+    await admitted(dead, 'h323-7', 'h323-sip', { quota: false }); // an H.323 caller: nothing in the ledger
     await dead.stop(false);
     const acts = new RecordingActions();
     acts.freeSeat = (seat: SeatRef): Promise<boolean> => membership.leave(seat.room, seat.seatId);
@@ -202,6 +209,7 @@ describe('lib/ha on Redis', function () {
     const done = once(s, 'takeover');
     await s.start();
     await done;
+    await s.settled();
     expect(acts.byes.map((b) => b.side)).to.deep.equal(['caller']);
     expect(acts.killed).to.deep.equal(['uuid-c1']);
     expect(acts.audited.map((x) => [x.rec.callId, x.o.seatsFreed, x.o.quotaReleased]).sort()).to.deep.equal([['council-1@198.51.100.7', 1, true], ['h323-7', 0, false]]);
@@ -213,7 +221,7 @@ describe('lib/ha on Redis', function () {
     const a = node('a');
     await a.start();
     const session = Object.assign(new EventEmitter(), { endpointUuids: ['u1'], openDialogs: [] as SrfDialog[] });
-    const rec = new MediaCallRecorder(a.track('h323-1', 'h323-sip', { quota: false }));
+    const rec = new MediaCallRecorder(await admitted(a, 'h323-1', 'h323-sip', { quota: false }));
     rec.session(session as unknown as MediaSession);
     rec.end();
     session.emit('changed'); // late events after the end write nothing
