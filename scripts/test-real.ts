@@ -1,5 +1,7 @@
 /**
  * `npm run test:real [-- mocha args | spec files]`: the end-to-end suites against real servers.
+ * `npm run real -- COMMAND [ARGS...]`: any other command (a benchmark, say) with the same servers
+ * started and their variables exported, e.g. `npm run real -- npm run bench -- calls --rate=50`.
  *
  * Starts, once, each real server whose binary the environment names (DRACHTIO_BIN,
  * FREESWITCH_BIN [+ FS_CONF_DIR, FS_MOD_DIR], GNUGK_BIN, SIMPH323_BIN) on free loopback ports
@@ -16,10 +18,21 @@ import { repoRoot } from '../test/support/paths.js';
 import { describePlan, mochaArgs, planServers, startRealServers, type RealServers } from '../test/lab/real-servers/index.js';
 import { livePids } from '../test/lab/real-servers/process.js';
 
+/** What runs once the servers are up: mocha on the e2e suites, or the command after `--run`. */
+function commandFor(userArgs: string[]): { label: string; bin: string; args: string[] } {
+  if (userArgs[0] === '--run') {
+    const [bin, ...args] = userArgs.slice(1);
+    if (!bin) throw new Error('--run needs a command');
+    return { label: 'real', bin, args };
+  }
+  return { label: 'test:real', bin: join(repoRoot, 'node_modules/.bin/mocha'), args: mochaArgs(userArgs) };
+}
+
 async function main(): Promise<number> {
-  const userArgs = process.argv.slice(2);
+  const cmd = commandFor(process.argv.slice(2));
+  const label = cmd.label;
   const plan = planServers(process.env);
-  console.log('test:real - servers for the end-to-end suites:');
+  console.log(`${label} - servers:`);
   for (const l of describePlan(plan)) console.log(l);
 
   let servers: RealServers | undefined;
@@ -28,7 +41,7 @@ async function main(): Promise<number> {
   const shutdown = async (why: string, code: number): Promise<never> => {
     if (!stopping) {
       stopping = true;
-      console.log(`\ntest:real: ${why}; stopping the servers`);
+      console.log(`\n${label}: ${why}; stopping the servers`);
       if (mocha && mocha.exitCode === null) mocha.kill('SIGINT');
       await servers?.stop();
     }
@@ -40,10 +53,10 @@ async function main(): Promise<number> {
   try {
     servers = await startRealServers({ plan, tolerant: true, onReady: (l) => console.log(`  ${l}`) });
   } catch (e) {
-    console.error(`test:real: a server did not come up:\n${(e as Error).message}`);
+    console.error(`${label}: a server did not come up:\n${(e as Error).message}`);
     return 2;
   }
-  for (const f of servers.failed) console.log(`test:real: ${f.name} is left out (did not come up); its suites use the double or skip`);
+  for (const f of servers.failed) console.log(`${label}: ${f.name} is left out (did not come up); its suites use the double or skip`);
   const exported = servers.env;
   if (Object.keys(exported).length) {
     console.log('environment for the suites:');
@@ -52,10 +65,9 @@ async function main(): Promise<number> {
     console.log('no real server started: the suites run against the doubles only');
   }
 
-  const args = mochaArgs(userArgs);
-  console.log(`running: mocha ${args.join(' ')}\n`);
+  console.log(`running: ${cmd.bin === join(repoRoot, 'node_modules/.bin/mocha') ? 'mocha' : cmd.bin} ${cmd.args.join(' ')}\n`);
   const code = await new Promise<number>((resolve) => {
-    mocha = spawn(join(repoRoot, 'node_modules/.bin/mocha'), args, {
+    mocha = spawn(cmd.bin, cmd.args, {
       cwd: repoRoot,
       stdio: 'inherit',
       env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'error', ...exported },
@@ -65,16 +77,16 @@ async function main(): Promise<number> {
 
   const failed = code !== 0;
   if (failed) {
-    console.log('\ntest:real: mocha failed; server logs are kept:');
+    console.log(`\n${label}: the command failed; server logs are kept:`);
     for (const l of servers.summary()) console.log(`  ${l}`);
   }
   stopping = true;
   await servers.stop({ removeWorkDirs: !failed && process.env.KEEP_LOGS !== '1' });
   const left = livePids();
-  if (left.length) console.error(`test:real: still running after stop: ${left.join(' ')}`);
-  console.log(`test:real: servers stopped; mocha exit code ${code}`);
+  if (left.length) console.error(`${label}: still running after stop: ${left.join(' ')}`);
+  console.log(`${label}: servers stopped; exit code ${code}`);
   if (servers.failed.length) {
-    console.log(`test:real: failing the run because ${servers.failed.map((f) => f.name).join(', ')} did not come up`);
+    console.log(`${label}: failing the run because ${servers.failed.map((f) => f.name).join(', ')} did not come up`);
     return code || 3;
   }
   return code;
