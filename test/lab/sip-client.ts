@@ -73,7 +73,9 @@ export class SipUdpClient {
       `${spec.method} ${spec.uri} SIP/2.0`,
       `Via: SIP/2.0/UDP ${this.host}:${this.port};branch=z9hG4bK${randomBytes(8).toString('hex')};rport`,
       `From: <sip:${spec.fromUser}@${this.host}>;tag=${spec.fromTag ?? 'f' + spec.callId.slice(0, 8)}`,
-      `To: <sip:${spec.toUser}@${spec.uri.split('@')[1] ?? ''}>`,
+      // The To URI's host is the Request-URI's (a REGISTER's Request-URI names only the registrar):
+      // real drachtio-server (sofia) answers "400 Bad To Header" to `sip:user@` with no host.
+      `To: <sip:${spec.toUser}@${spec.uri.includes('@') ? spec.uri.split('@')[1] : spec.uri.replace(/^sips?:/, '')}>`,
       `Call-ID: ${spec.callId}`,
       `CSeq: ${spec.cseq} ${spec.method}`,
       `Contact: <sip:${spec.fromUser}@${this.host}:${this.port}>`,

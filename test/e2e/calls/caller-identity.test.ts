@@ -7,6 +7,8 @@
  * from the registry); an ESCALATE caller's registry display name goes out redacted, and no raw
  * PII is anywhere in the bytes the gateway wrote on the H.225 connection.
  */
+import { realFsFromEnv } from '../freeswitch-double/harness.js';
+import { fsTarget } from '../../support/esl.js';
 import { expect } from 'chai';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -169,7 +171,7 @@ function setupBody(m: Q931Message) {
 describe('gateway: the caller\'s identity in the SIP -> H.323 Setup', function () {
   this.timeout(60_000);
   let target: DrachtioTarget;
-  let fs: FreeSwitchDouble;
+  let fs: FreeSwitchDouble | undefined;
   let gw: GatewayProcess;
   let peer: RefusingPeer;
   const ada = labPerson('4711', REALM);
@@ -181,11 +183,11 @@ describe('gateway: the caller\'s identity in the SIP -> H.323 Setup', function (
   writeFileSync(scenario, SCENARIO);
 
   before(async function () {
-    if (process.env.FS_HOST) this.skip(); // the dial plan points at this suite's own Q.931 peer; FreeSWITCH is the double
     peer = new RefusingPeer();
     const port = await peer.listen();
     target = await startDrachtioTarget();
-    fs = await FreeSwitchDouble.start({ eslPassword: ESL_SECRET, sipPort: 0, eslPort: 0 });
+    if (!realFsFromEnv()) fs = await FreeSwitchDouble.start({ eslPassword: ESL_SECRET, sipPort: 0, eslPort: 0 });
+    const fsEsl = fsTarget(fs, ESL_SECRET);
     const reg = writeRegistry([ada, grace]);
     gw = await startGateway({
       config: {
@@ -194,11 +196,11 @@ describe('gateway: the caller\'s identity in the SIP -> H.323 Setup', function (
         policy: { realm: REALM, digestAlgorithms: ['MD5', 'SHA-256'], identityRequiredFor: [], codecs: ['PCMA', 'PCMU', 'telephone-event'] },
         registry: { file: reg.file },
         audit: { dir: mkdtempSync(join(tmpdir(), 'caller-id-audit-')), fsync: false },
-        media: { esl: { host: fs.host, port: fs.eslPort }, listen: { address: '127.0.0.1', port: 0 } },
+        media: { esl: { host: fsEsl.host, port: fsEsl.port }, listen: { address: '127.0.0.1', port: 0 } },
         h323: { ras: { host: '127.0.0.1', port: 0 }, callSignalAddress: { host: '127.0.0.1', port: await freePort() }, neighbours: [{ name: 'GK', host: '127.0.0.1' }] },
         dialPlan: [{ prefix: '1000', h323Target: `127.0.0.1:${port}` }],
       },
-      env: { DRACHTIO_SECRET: target.secret, FS_ESL_SECRET: ESL_SECRET, AUDIT_ID_KEY: 'caller-id-audit-key' },
+      env: { DRACHTIO_SECRET: target.secret, FS_ESL_SECRET: fsEsl.secret, AUDIT_ID_KEY: 'caller-id-audit-key' },
     });
     await gw.waitForOutput(/connected to drachtio-server/);
     await gw.waitForOutput(/media server up/);
