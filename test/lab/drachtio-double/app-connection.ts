@@ -1,5 +1,6 @@
 /**
- * One drachtio-srf app on the control port: framing, authentication state and routes.
+ * One drachtio-srf app on the control port: framing and authentication state (its routes are
+ * entries in the double's RouteTable, routes.ts).
  * Framing errors end this link only; other apps and SIP keep being served.
  */
 import type net from 'node:net';
@@ -20,8 +21,6 @@ export interface AppConnectionEvents {
 
 export class AppConnection extends EventEmitter<AppConnectionEvents> {
   authenticated = false;
-  /** Verbs in the order the app routed them. */
-  readonly routes = new Set<string>();
   private readonly decoder = new FrameDecoder();
   closed = false;
 

@@ -18,6 +18,7 @@ import {
   ClientTransaction, DEFAULT_TIMERS, ServerTransaction, type Peer, type SipTimers,
 } from './transactions.js';
 import { SipTransport, type Inbound, type SipTransportName } from './transport.js';
+import { RouteTable } from './routes.js';
 import { buildWire, noResponse, nokResponse, okResponse, type WireMessage } from './wire.js';
 
 export interface DrachtioDoubleOptions {
@@ -87,7 +88,8 @@ export class DrachtioDouble extends EventEmitter<DoubleEvents> {
   private transport!: SipTransport;
   private readonly apps = new Map<number, AppConnection>();
   private nextAppId = 1;
-  private readonly rr = new Map<string, number>();
+  /** drachtio-server's verb -> app multimap and round-robin offsets (routes.ts). */
+  readonly routes = new RouteTable();
   private readonly serverTxns = new Map<string, ServerTransaction>();
   private readonly serverTxnById = new Map<string, ServerTransaction>();
   private readonly clientTxns = new Map<string, ClientTransaction>();
@@ -247,11 +249,13 @@ export class DrachtioDouble extends EventEmitter<DoubleEvents> {
     }
     switch (m.type) {
       case 'route':
-        app.routes.add((m.tokens[2] ?? '').toLowerCase());
+        // every route adds an entry, a repeated one too (wants_requests does not deduplicate)
+        this.routes.add(app.id, m.tokens[2] ?? '');
         app.send(okResponse(m.id));
         return;
       case 'remove_route':
-        app.routes.delete((m.tokens[2] ?? '').toLowerCase());
+        // no_longer_wants_requests erases all of this app's entries; the verb is never compared
+        this.routes.removeApp(app.id);
         app.send(okResponse(m.id));
         return;
       case 'ping':
@@ -275,18 +279,15 @@ export class DrachtioDouble extends EventEmitter<DoubleEvents> {
     return a && a.authenticated && !a.closed ? a : undefined;
   }
 
-  /** Strict round robin over connected apps that routed the verb, in connection order. */
+  /** The real server's round robin over the verb's route entries (RouteTable.select). */
   private pickApp(verb: string): AppConnection | undefined {
-    const candidates = [...this.apps.values()].filter((a) => a.authenticated && !a.closed && a.routes.has(verb));
-    if (!candidates.length) return undefined;
-    const n = this.rr.get(verb) ?? 0;
-    this.rr.set(verb, n + 1);
-    return candidates[n % candidates.length];
+    const id = this.routes.select(verb, (appId) => this.liveApp(appId) !== undefined);
+    return this.liveApp(id);
   }
 
   private sendCdr(kind: 'cdr:attempt' | 'cdr:start' | 'cdr:stop', preferred: number | undefined, tokens: string[], sip: string): void {
     const pref = this.liveApp(preferred);
-    const target = pref && pref.routes.has(kind) ? pref : [...this.apps.values()].find((a) => a.authenticated && !a.closed && a.routes.has(kind));
+    const target = pref && this.routes.has(pref.id, kind) ? pref : [...this.apps.values()].find((a) => a.authenticated && !a.closed && this.routes.has(a.id, kind));
     if (target) target.send(buildWire([kind, ...tokens], sip).payload);
   }
 
@@ -641,7 +642,13 @@ export class DrachtioDouble extends EventEmitter<DoubleEvents> {
     const fromTag = getTag(req.get('from'))!;
     const existingToTag = getTag(req.get('to'));
     const callId = req.get('call-id')!;
-    if (status > 100) txn.toTag ??= existingToTag ?? newTag();
+    // doRespondToSipRequest: "we allow the app to set the local tag (ie tag on the To)". On the
+    // first response to a new request (>100 here) the app's tag, if any, becomes the transaction's
+    // and so the dialog's local tag; on the wire each response carries the tag of the To the app
+    // sent (as the real server does: a later response with another tag shows that tag, though the
+    // dialog keeps the first). In-dialog requests keep the request's To tag.
+    const appTag = existingToTag === undefined ? appToTag(appMsg.get('to')) : undefined;
+    if (status > 100) txn.toTag ??= existingToTag ?? appTag ?? newTag();
     const contact = appMsg.get('contact')
       ? rewriteLocalhost(appMsg.get('contact')!, this.local)
       : isInvite && status >= 200 && status < 300 ? localContact(this.local, txn.peer.transport) : undefined;
@@ -651,7 +658,7 @@ export class DrachtioDouble extends EventEmitter<DoubleEvents> {
       headers: customHeaders(appMsg),
       body: appMsg.body,
     };
-    if (status > 100 && txn.toTag) parts.toTag = txn.toTag;
+    if (status > 100 && (appTag ?? txn.toTag)) parts.toTag = appTag ?? txn.toTag;
     if (contact) parts.contact = contact;
     const ct = appMsg.get('content-type');
     if (ct) parts.contentType = ct;
@@ -869,6 +876,17 @@ function stripTag(nameAddr: string): string {
 
 function stripBrackets(host: string): string {
   return host.startsWith('[') ? host.slice(1, -1) : host;
+}
+
+/**
+ * The tag an app put on the To of its response, as drachtio-server reads it
+ * (std::regex "tag=(.*)" on the To value: everything after the first `tag=`, other parameters
+ * included), or undefined when there is none or it is empty.
+ */
+export function appToTag(to: string | undefined): string | undefined {
+  if (!to) return undefined;
+  const m = /tag=(.*)/.exec(to);
+  return m && m[1] ? m[1] : undefined;
 }
 
 /** Split a comma-separated header list (Record-Route), keeping <...> intact. */

@@ -219,7 +219,7 @@ describe('drachtio double', function () {
       expect(r).to.match(/^To:.*;tag=/m);
     });
 
-    it('hands new INVITEs round robin to the apps that routed invite, in connection order', async () => {
+    it('hands new INVITEs round robin to the apps that routed invite (two apps: in the order they routed)', async () => {
       const a1 = await app(['invite']);
       const optionsOnly = await app(['options']);
       const a2 = await app(['invite']);
@@ -231,6 +231,32 @@ describe('drachtio double', function () {
       expect(ids(a1)).to.deep.equal(['rr-0', 'rr-2']);
       expect(ids(a2)).to.deep.equal(['rr-1', 'rr-3']);
       expect(optionsOnly.sipFrames()).to.have.length(0);
+    });
+
+    it('round robin over route entries as the real server keeps them: a dead app\'s entry is erased when reached', async () => {
+      const a = await app(['invite']);
+      const b = await app(['invite']);
+      const c = await app(['invite']);
+      const p = await peer();
+      const owners: string[] = [];
+      const who = new Map<RawApp, string>([[a, 'A'], [b, 'B'], [c, 'C']]);
+      const next = async (callId: string): Promise<void> => {
+        p.send(request('INVITE', p.port, d.sipPort, { callId }), d.sipPort);
+        const got = await Promise.any([...who.keys()].map((x) => x.inbox.waitFor((m) => m.type === 'sip' && m.sip!.includes(`Call-ID: ${callId}\r`)).then(() => x)));
+        owners.push(who.get(got)!);
+      };
+      for (let i = 0; i < 3; i++) await next(`dead-rr-${i}`);
+      expect(owners.splice(0)).to.deep.equal(['A', 'C', 'B']); // a new entry goes in after the first
+      const gone = once(d, 'appGone');
+      c.close();
+      await gone;
+      who.delete(c);
+      const e = await app(['invite']);
+      who.set(e, 'E');
+      expect(d.routes.list('invite')).to.have.length(4); // C's entry is still there
+      for (let i = 3; i < 7; i++) await next(`dead-rr-${i}`);
+      expect(owners).to.deep.equal(['B', 'A', 'E', 'B']);
+      expect(d.routes.list('invite')).to.have.length(3);
     });
 
     it('answers 481 itself to in-dialog requests of a dialog whose app died (not routed to a survivor)', async () => {
