@@ -14,6 +14,9 @@ declare -A tool_pkg=(
   [promtool]=prometheus
   [redis-server]=redis-server
   [tcpdump]=tcpdump
+  # `docker-compose config` validates docker-compose.yml where no compose v2 plugin is installed
+  # (test/unit/ops/compose-images.test.ts); it runs no container.
+  [docker-compose]=docker-compose
 )
 missing=()
 for tool in "${!tool_pkg[@]}"; do

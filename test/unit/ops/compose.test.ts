@@ -1,12 +1,14 @@
 /**
  * The compose lab (README's main command) refers only to files that exist in the repository,
  * takes its secrets from .env (documented in .env.example), and passes `docker compose config`
- * wherever the compose plugin is installed (it is not on the CI machine: that test skips there).
+ * wherever the compose plugin is installed, or Debian's docker-compose 1.29 (neither is on the CI
+ * machine: that test skips there, saying so). What the images do with it: compose-images.test.ts.
  * The FreeSWITCH, GnuGk and gateway configs it mounts agree with it and with each other, and
  * every XML config is well-formed.
  */
 import { expect } from 'chai';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../../support/paths.js';
@@ -30,10 +32,38 @@ describe('docker-compose lab', () => {
     expect([...new Set(required)].filter((v) => !new RegExp(`^${v}=`, 'm').test(example))).to.deep.equal([]);
   });
 
-  it('passes `docker compose config` where docker compose exists', function () {
-    const probe = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
-    if (probe.status !== 0) this.skip();
-    execFileSync('docker', ['compose', '--env-file', '.env.example', 'config', '--quiet'], { cwd: repoRoot });
+  // `docker compose` (the v2 plugin), else Debian's `docker-compose` (1.29, Python): both parse and
+  // interpolate the file without an engine. Every profile is switched on so all services are read.
+  const composeCli = ((): string[] | undefined => {
+    if (spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' }).status === 0) return ['docker', 'compose'];
+    if (spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0) return ['docker-compose'];
+    return undefined;
+  })();
+
+  it('passes `docker compose config` (or docker-compose 1.29) with every profile, where one is installed', function () {
+    if (!composeCli) {
+      this.test!.title += ' [skipped: neither `docker compose` nor `docker-compose` is installed]';
+      this.skip();
+    }
+    const [bin, ...pre] = composeCli!;
+    const profiles = ['ha', 'gnugk', 'dscp', 'cli'].flatMap((p) => ['--profile', p]);
+    const r = spawnSync(bin!, [...pre, '--env-file', '.env.example', ...profiles, 'config', '--quiet'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.status, `${composeCli!.join(' ')} config: ${r.stderr}`).to.equal(0);
+  });
+
+  it('`docker compose config` refuses to run without the required secrets and external addresses', function () {
+    if (!composeCli) {
+      this.test!.title += ' [skipped: neither `docker compose` nor `docker-compose` is installed]';
+      this.skip();
+    }
+    const [bin, ...pre] = composeCli!;
+    const dir = mkdtempSync(join(tmpdir(), 'compose-env-'));
+    const empty = join(dir, 'empty.env');
+    writeFileSync(empty, '');
+    const r = spawnSync(bin!, [...pre, '--env-file', empty, 'config', '--quiet'], { cwd: repoRoot, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.status).not.to.equal(0);
+    expect(r.stderr).to.match(/DRACHTIO_SECRET|SIP_EXTERNAL_IP|FS_EXT_RTP_IP|required/);
   });
 });
 
@@ -93,12 +123,11 @@ describe('compose lab: secrets and the services beyond the gateway', () => {
 });
 
 describe('FreeSWITCH config (sip-configs/freeswitch)', () => {
-  it('mounts our event socket, core, conference and sofia files over the image\'s', () => {
+  it('mounts our whole conf tree read-only beside the image\'s conf and starts FreeSWITCH on it', () => {
     const fs = service('freeswitch');
-    for (const f of ['autoload_configs/event_socket.conf.xml', 'autoload_configs/switch.conf.xml', 'autoload_configs/conference.conf.xml']) {
-      expect(fs).to.include(`./sip-configs/freeswitch/${f}:/usr/local/freeswitch/conf/${f}:ro`);
-    }
-    expect(fs).to.include('./sip-configs/freeswitch/sip_profiles:/usr/local/freeswitch/conf/sip_profiles:ro');
+    expect(fs).to.include('- ./sip-configs/freeswitch:/etc/freeswitch:ro');
+    expect(fs).to.include('command: ["-nonat", "-nc", "-nf", "-conf", "/etc/freeswitch"]');
+    expect(fs).not.to.include('/usr/local/freeswitch/conf/');
   });
 
   it('takes the ESL password from FS_ESL_SECRET (never ClueCon), the same variable the gateway logs in with', () => {
@@ -169,7 +198,7 @@ describe('gateway configs the lab runs (sip-configs/gateway)', () => {
     FS_ESL_SECRET: envExample.FS_ESL_SECRET,
     REDIS_URL: `redis://:${envExample.REDIS_PASSWORD}@redis:6379/0`,
     ADMIN_TOKEN: envExample.ADMIN_TOKEN,
-    REGISTRY_FILE: '/etc/gateway/registry.json',
+    REGISTRY_FILE: '/etc/gateway/registry/registry.json',
     AUDIT_DIR: '/var/lib/gateway/audit',
   };
   const raw = (f: string): Record<string, unknown> => JSON.parse(readFileSync(join(repoRoot, 'sip-configs/gateway', f), 'utf8')) as Record<string, unknown>;
@@ -185,7 +214,8 @@ describe('gateway configs the lab runs (sip-configs/gateway)', () => {
       expect(cfg.http.adminToken, f).to.equal('');
     }
     expect(compose).to.include('REDIS_URL: redis://:${REDIS_PASSWORD:?');
-    expect(service('gateway-b')).to.include('./sip-configs/gateway/gateway-b.json:/etc/gateway/gateway.json:ro');
+    expect(service('gateway-b')).to.include('GATEWAY_CONFIG: /etc/gateway/config/gateway-b.json');
+    expect(service('gateway-b')).to.include('- ./sip-configs/gateway:/etc/gateway/config:ro');
   });
 
   it('differ only in the instance address, which compose, the LCF, fsmrf and GnuGk all agree on', () => {
