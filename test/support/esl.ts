@@ -12,6 +12,7 @@
 import net from 'node:net';
 import { realFsFromEnv } from '../e2e/freeswitch-double/harness.js';
 import { waitUntil } from '../lab/wait.js';
+import { EslReader, type EslMessage } from './esl-frame.js';
 
 export interface FsTarget {
   host: string;
@@ -37,34 +38,6 @@ export interface EslEvent {
   fields: Record<string, string>;
 }
 
-interface Message {
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** ESL framing: header lines, a blank line, then Content-Length bytes of body. */
-class Reader {
-  private buf: Buffer = Buffer.alloc(0);
-
-  push(chunk: Buffer): Message[] {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    const out: Message[] = [];
-    for (;;) {
-      const end = this.buf.indexOf('\n\n');
-      if (end < 0) return out;
-      const headers: Record<string, string> = {};
-      for (const line of this.buf.subarray(0, end).toString('utf8').split('\n')) {
-        const i = line.indexOf(':');
-        if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-      }
-      const len = Number(headers['content-length'] ?? 0);
-      if (this.buf.length < end + 2 + len) return out;
-      out.push({ headers, body: this.buf.subarray(end + 2, end + 2 + len).toString('utf8') });
-      this.buf = this.buf.subarray(end + 2 + len);
-    }
-  }
-}
-
 export interface ConferenceMember {
   memberId: number;
   uuid: string;
@@ -73,7 +46,7 @@ export interface ConferenceMember {
 
 export class EslClient {
   readonly events: EslEvent[] = [];
-  private readonly pending: Array<{ resolve: (m: Message) => void; reject: (e: Error) => void }> = [];
+  private readonly pending: Array<{ resolve: (m: EslMessage) => void; reject: (e: Error) => void }> = [];
   private readonly watchers = new Set<(e: EslEvent) => void>();
   private closed = false;
 
@@ -84,7 +57,7 @@ export class EslClient {
     const sock = net.connect(t.port, t.host);
     sock.setNoDelay(true);
     const c = new EslClient(sock, `${t.host}:${t.port}`);
-    const reader = new Reader();
+    const reader = new EslReader();
     const authRequest = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`ESL ${c.what}: no auth/request within ${timeoutMs} ms`)), timeoutMs);
       let greeted = false;
@@ -114,7 +87,7 @@ export class EslClient {
     return c;
   }
 
-  private onMessage(m: Message): void {
+  private onMessage(m: EslMessage): void {
     const type = m.headers['content-type'];
     if (type === 'text/event-json') {
       let fields: Record<string, string>;
@@ -136,7 +109,7 @@ export class EslClient {
     for (const p of this.pending.splice(0)) p.reject(e);
   }
 
-  private command(line: string): Promise<Message> {
+  private command(line: string): Promise<EslMessage> {
     if (this.closed) return Promise.reject(new Error(`ESL ${this.what}: closed`));
     return new Promise((resolve, reject) => {
       this.pending.push({ resolve, reject });

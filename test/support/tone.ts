@@ -5,8 +5,8 @@
  * exact DFT bin of a 20 ms G.711 packet (160 samples) and tones in one mix do not leak into each
  * other's bins.
  */
-import { writeFileSync } from 'node:fs';
 import { decodeG711, encodeG711, STATIC_PT, type G711 } from '../lab/freeswitch-double/rtp.js';
+import { writeRtpPcap, type RtpPcapPacket } from './pcap-write.js';
 
 /** G.711 law of a static payload type (0 PCMU, 8 PCMA); undefined for anything else. */
 export function lawOf(pt: number): G711 | undefined {
@@ -75,15 +75,8 @@ export function writeTonePcap(path: string, o: {
   const amplitude = o.amplitude ?? 2000;
   const event = o.dtmf ? DTMF_EVENTS.indexOf(o.dtmf.digit.toUpperCase()) : -1;
   if (o.dtmf && event < 0) throw new Error(`not a DTMF digit: ${o.dtmf.digit}`);
-  const chunks: Buffer[] = [];
-  const global = Buffer.alloc(24);
-  global.writeUInt32LE(0xa1b2c3d4, 0);
-  global.writeUInt16LE(2, 4);
-  global.writeUInt16LE(4, 6);
-  global.writeUInt32LE(65535, 16);
-  global.writeUInt32LE(1, 20); // DLT_EN10MB
-  chunks.push(global);
   const PRESS = 5; // 100 ms: packets 0..4, the last three of them end packets
+  const packets: RtpPcapPacket[] = [];
   for (let i = 0; i < o.packets; i++) {
     const tMs = i * 20;
     let pt = STATIC_PT[codec];
@@ -103,40 +96,9 @@ export function writeTonePcap(path: string, o: {
       payload[1] = (end ? 0x80 : 0) | 10;
       payload.writeUInt16BE(Math.min(k + 1, 3) * 160, 2);
     } else payload = toneSamples(codec, o.hz, amplitude, i * 160, 160);
-    const rtp = Buffer.alloc(12);
-    rtp[0] = 0x80;
-    rtp[1] = (marker ? 0x80 : 0) | pt;
-    rtp.writeUInt16BE(i & 0xffff, 2);
-    rtp.writeUInt32BE(ts >>> 0, 4);
-    rtp.writeUInt32BE(0x70e5 + o.hz, 8);
-    const udpLen = 8 + 12 + payload.length;
-    const udp = Buffer.alloc(8);
-    udp.writeUInt16BE(40000, 0);
-    udp.writeUInt16BE(30000, 2);
-    udp.writeUInt16BE(udpLen, 4);
-    const ip = Buffer.alloc(20);
-    ip[0] = 0x45;
-    ip.writeUInt16BE(20 + udpLen, 2);
-    ip[8] = 64;
-    ip[9] = 17;
-    ip.set([127, 0, 0, 1], 12);
-    ip.set([127, 0, 0, 1], 16);
-    let sum = 0;
-    for (let x = 0; x < 20; x += 2) sum += ip.readUInt16BE(x);
-    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-    ip.writeUInt16BE(~sum & 0xffff, 10);
-    const eth = Buffer.alloc(14);
-    eth.writeUInt16BE(0x0800, 12);
-    const frame = Buffer.concat([eth, ip, udp, rtp, payload]);
-    const rec = Buffer.alloc(16);
-    const usec = i * 20_000;
-    rec.writeUInt32LE(Math.floor(usec / 1e6), 0);
-    rec.writeUInt32LE(usec % 1e6, 4);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    chunks.push(rec, frame);
+    packets.push({ pt, marker, seq: i, ts, ssrc: 0x70e5 + o.hz, payload, atUs: i * 20_000 });
   }
-  writeFileSync(path, Buffer.concat(chunks));
+  writeRtpPcap(path, packets);
 }
 
 /** The RFC 4733 event digit of a telephone-event payload, or undefined. */

@@ -21,98 +21,30 @@ import { labPerson, writeRegistry, type LabPerson } from '../../lab/policy-lab.j
 import { freeMediaPort, freePort } from '../../lab/ports.js';
 import { injectionFile } from '../../lab/scenarios.js';
 import { runSipp, stopAllSipp } from '../../lab/sipp.js';
+import { callerAck, callerInvite } from '../../lab/sipp-xml.js';
+import { expectNoRawPii, setupBody } from '../../support/h225.js';
 import { isolatedRegistry } from '../../../lib/metrics/registry.js';
-import { MessageType, Q931Channel, decodeUserUser, findIe, type Q931Message } from '../../../lib/h323/q931/index.js';
-import { h225UserUserCodec } from '../../../lib/h323/h225/codec.js';
+import { MessageType, Q931Channel, findIe, type Q931Message } from '../../../lib/h323/q931/index.js';
 import { releaseCompleteMessage } from '../../../lib/h323/h225/build.js';
 
 const REALM = 'caller-id.test';
 const ESL_SECRET = 'lab-esl-secret';
 const PII = ['+1 202 555 0143', '202 555 0143', 'grace.hopper@navy.example.org', 'navy.example'];
 
+const CALLER = { user: '[field0]', display: '[field1]' };
 /** INVITE -> 407 -> ACK -> INVITE with digest -> 486 -> ACK. field0 user, field1 From display, field2 escalation marker. */
 const SCENARIO = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="caller identity">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "[field1]" <sip:[field0]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:[field0]@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-
-    ]]>
-  </send>
+${callerInvite({ ...CALLER, cseq: 1 })}
   <recv response="100" optional="true"/>
   <recv response="407" auth="true"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      From: "[field1]" <sip:[field0]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: "[field1]" <sip:[field0]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 2 INVITE
-      Contact: sip:[field0]@[local_ip]:[local_port]
-      [authentication]
-      X-Council-Escalation: [field2]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687638 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-
-    ]]>
-  </send>
+${callerAck({ ...CALLER, cseq: 1, via: 'last' })}
+${callerInvite({ ...CALLER, cseq: 2, headers: ['[authentication]', 'X-Council-Escalation: [field2]'] })}
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="486" timeout="15000"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      From: "[field1]" <sip:[field0]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 2 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
+${callerAck({ ...CALLER, cseq: 2, via: 'last' })}
 </scenario>
 `;
 
@@ -158,14 +90,6 @@ class RefusingPeer {
     for (const s of this.sockets) s.destroy();
     this.server.close();
   }
-}
-
-function setupBody(m: Q931Message) {
-  const uu = decodeUserUser(m, h225UserUserCodec);
-  if (!uu.ok) throw new Error(`User-user: ${JSON.stringify(uu.error)}`);
-  const b = uu.value['h323-uu-pdu']['h323-message-body'];
-  if (b.choice !== 'setup') throw new Error(`not a Setup: ${b.choice}`);
-  return b.value;
 }
 
 describe('gateway: the caller\'s identity in the SIP -> H.323 Setup', function () {
@@ -247,10 +171,6 @@ describe('gateway: the caller\'s identity in the SIP -> H.323 Setup', function (
     expect(findIe(rec.setup, 'display')?.text).to.equal(redacted);
     expect(s.displayName).to.deep.equal([{ name: redacted }]);
     expect(findIe(rec.setup, 'callingPartyNumber')).to.equal(undefined);
-    const wire = rec.bytes();
-    for (const p of PII) {
-      expect(wire.includes(Buffer.from(p, 'latin1')), `${p} (octets)`).to.equal(false);
-      expect(wire.includes(Buffer.from(p, 'utf16le').swap16()), `${p} (BMP)`).to.equal(false);
-    }
+    expectNoRawPii(rec.bytes(), PII);
   });
 });

@@ -32,7 +32,7 @@ import { testRedis, type RedisServer } from '../../lab/redis-server.js';
 import { metricValue, waitUntil } from '../../lab/wait.js';
 import { callerBye, okToLastRequest } from '../../lab/sipp-xml.js';
 import { verifyAuditDir } from '../../../lib/audit/verify.js';
-import { parseSippTrace, type TracedMessage } from './uac-hold.js';
+import { parseSippTrace, uacAck, uacInvite, type TracedMessage } from './uac-hold.js';
 
 const REALM = 'council.test';
 const RATE = 20;
@@ -40,7 +40,6 @@ const CALLS = 360;
 const HOLD_MS = 6000;
 const FREEZE_MS = 5000;
 const ID_KEY = 'ha-fence-audit-id-key-0123456789';
-const SDP = ['v=0', 'o=user1 53655765 2353687637 IN IP4 [local_ip]', 's=-', 'c=IN IP4 [media_ip]', 't=0 0', 'm=audio [media_port] RTP/AVP 0', 'a=rtpmap:0 PCMU/8000'];
 
 /**
  * The caller: three INVITEs per call (two challenged), so that the authenticated ones alternate
@@ -48,39 +47,9 @@ const SDP = ['v=0', 'o=user1 53655765 2353687637 IN IP4 [local_ip]', 's=-', 'c=I
  * 503 (a fenced instance), which ends the call. Subject carries the call number to the callee.
  */
 function fencedCallerScenario(user: string): string {
-  const invite = (cseq: number, auth: boolean): string => `  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:${user}@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: ${cseq} INVITE
-      Contact: sip:${user}@[local_ip]:[local_port]
-      Subject: fence-[call_number]
-${auth ? '      [authentication]\n' : ''}      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-${SDP.map((l) => `      ${l}`).join('\n')}
-
-    ]]>
-  </send>
-  <recv response="100" optional="true"/>
+  const invite = (cseq: number, auth: boolean): string => `${uacInvite(cseq, user, auth, 'fence-[call_number]')}
   <recv response="503" optional="true" next="refused${cseq}"/>`;
-  const ack = (cseq: number, via: string): string => `  <send>
-    <![CDATA[
-      ACK sip:[remote_ip]:[remote_port] SIP/2.0
-      ${via}
-      From: <sip:${user}@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: ${cseq} ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>`;
+  const ack = (cseq: number, via: string): string => uacAck(cseq, user, via);
   const refused = (cseq: number): string => `  <label id="refused${cseq}"/>
 ${ack(cseq, '[last_Via:]')}
   <nop next="done"/>`;

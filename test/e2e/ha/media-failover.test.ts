@@ -34,7 +34,7 @@ import { metricValue, waitUntil } from '../../lab/wait.js';
 import type { CallRecord } from '../../../lib/ha/records.js';
 import { parseSippTrace } from './uac-hold.js';
 import { HaMediaLab } from './media-lab.js';
-import { callerBye, okToLastRequest } from '../../lab/sipp-xml.js';
+import { callerAck, callerBye, callerInvite, okToLastRequest } from '../../lab/sipp-xml.js';
 
 const CALLS = 4;
 /**
@@ -51,46 +51,12 @@ function callerScenario(): string {
   const xml = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="ha media caller">
-  <send retrans="500">
-    <![CDATA[
-      INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:caller@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      To: <sip:[service]@[remote_ip]:[remote_port]>
-      Call-ID: [call_id]
-      CSeq: 1 INVITE
-      Contact: sip:caller@[local_ip]:[local_port]
-      Max-Forwards: 70
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=user1 53655765 2353687637 IN IP4 [local_ip]
-      s=-
-      c=IN IP4 [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 8
-      a=rtpmap:8 PCMA/8000
-
-    ]]>
-  </send>
+${callerInvite({ user: 'caller', cseq: 1 })}
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
   <recv response="200" timeout="10000"/>
-  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      From: <sip:caller@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 1 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-
-    ]]>
-  </send>
+${callerAck({ user: 'caller', cseq: 1, via: 'new' })}
   <recv request="BYE" timeout="${HOLD_MS}" ontimeout="hangup"/>
 ${okToLastRequest(' next="done"')}
   <label id="hangup"/>

@@ -20,7 +20,8 @@ import { callerBye, okToLastRequest } from '../../lab/sipp-xml.js';
 
 const SDP = ['v=0', 'o=user1 53655765 2353687637 IN IP4 [local_ip]', 's=-', 'c=IN IP4 [media_ip]', 't=0 0', 'm=audio [media_port] RTP/AVP 0', 'a=rtpmap:0 PCMU/8000'];
 
-function invite(cseq: number, user: string, auth: boolean, subject?: string): string {
+/** `<send>` of the caller's INVITE `cseq` (PCMU offer; `auth`: with [authentication]), then an optional 100. */
+export function uacInvite(cseq: number, user: string, auth: boolean, subject?: string): string {
   return `  <send retrans="500">
     <![CDATA[
       INVITE sip:[remote_ip]:[remote_port] SIP/2.0
@@ -41,7 +42,8 @@ ${SDP.map((l) => `      ${l}`).join('\n')}
   <recv response="100" optional="true"/>`;
 }
 
-function ack(cseq: number, user: string, via: string): string {
+/** `<send>` of the caller's ACK of INVITE `cseq`, in `via` ([last_Via:] for an error response). */
+export function uacAck(cseq: number, user: string, via: string): string {
   return `  <send>
     <![CDATA[
       ACK sip:[remote_ip]:[remote_port] SIP/2.0
@@ -61,16 +63,16 @@ export function uacHoldScenario(user: string, holdMs: number, answerTimeoutMs: n
   const xml = `<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="ha caller">
-${invite(1, user, false, o.subject)}
+${uacInvite(1, user, false, o.subject)}
   <recv response="407" timeout="${answerTimeoutMs}"/>
-${ack(1, user, '[last_Via:]')}
-${invite(2, user, false, o.subject)}
+${uacAck(1, user, '[last_Via:]')}
+${uacInvite(2, user, false, o.subject)}
   <recv response="407" auth="true" timeout="${answerTimeoutMs}"/>
-${ack(2, user, '[last_Via:]')}
-${invite(3, user, true, o.subject)}
+${uacAck(2, user, '[last_Via:]')}
+${uacInvite(3, user, true, o.subject)}
   <recv response="180" optional="true"/>
   <recv response="200" timeout="${answerTimeoutMs}"/>
-${ack(3, user, 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]')}
+${uacAck(3, user, 'Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]')}
   <recv request="BYE" timeout="${holdMs}" ontimeout="hangup"/>
 ${okToLastRequest(' next="done"')}
   <label id="hangup"/>

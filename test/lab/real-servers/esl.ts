@@ -4,34 +4,7 @@
  * drachtio-fsmrf; this is only a readiness probe.)
  */
 import net from 'node:net';
-
-interface EslMessage {
-  headers: Record<string, string>;
-  body: string;
-}
-
-/** Splits an ESL byte stream into messages (headers, blank line, Content-Length body). */
-export class EslReader {
-  private buf = Buffer.alloc(0);
-
-  push(chunk: Buffer): EslMessage[] {
-    this.buf = Buffer.concat([this.buf, chunk]);
-    const out: EslMessage[] = [];
-    for (;;) {
-      const end = this.buf.indexOf('\n\n');
-      if (end < 0) return out;
-      const headers: Record<string, string> = {};
-      for (const line of this.buf.subarray(0, end).toString('utf8').split('\n')) {
-        const i = line.indexOf(':');
-        if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-      }
-      const len = Number(headers['content-length'] ?? 0);
-      if (this.buf.length < end + 2 + len) return out;
-      out.push({ headers, body: this.buf.subarray(end + 2, end + 2 + len).toString('utf8') });
-      this.buf = this.buf.subarray(end + 2 + len);
-    }
-  }
-}
+import { EslReader } from '../../support/esl-frame.js';
 
 /** Logs in and runs `api <command>`; resolves with the response body. */
 export function eslApi(host: string, port: number, password: string, command: string, timeoutMs = 3000): Promise<string> {

@@ -14,13 +14,13 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isolatedRegistry } from '../../../lib/metrics/registry.js';
 import { H323Call } from '../../../lib/h323/call/index.js';
-import { MessageType, decodeUserUser, findIe, type Q931Message } from '../../../lib/h323/q931/index.js';
-import { h225UserUserCodec } from '../../../lib/h323/h225/codec.js';
+import { MessageType, findIe, type Q931Message } from '../../../lib/h323/q931/index.js';
 import { displayIeText, setupCallerFields } from '../../../lib/h323/h225/caller-identity.js';
 import { h323DialTarget, sipCallerIdentity, type H323Target } from '../../../lib/calls/sip-to-h323.js';
 import { FakeTimers, loopback, type Loopback } from '../h323/q931/helpers/loopback.js';
 import { TcpPcap } from '../h323/q931/helpers/pcap.js';
 import { Peer } from '../h323/call/helpers.js';
+import { expectNoRawPii, setupBody } from '../../support/h225.js';
 
 const run = promisify(execFile);
 
@@ -52,21 +52,6 @@ async function setupOnTheWire(target: H323Target): Promise<Captured> {
   } finally {
     call.removeAllListeners();
     await lb.close();
-  }
-}
-
-function setupBody(m: Q931Message) {
-  const uu = decodeUserUser(m, h225UserUserCodec);
-  if (!uu.ok) throw new Error(`User-user: ${JSON.stringify(uu.error)}`);
-  const b = uu.value['h323-uu-pdu']['h323-message-body'];
-  if (b.choice !== 'setup') throw new Error(`not a Setup: ${b.choice}`);
-  return b.value;
-}
-
-function noRawPii(wire: Buffer): void {
-  for (const p of RAW_PII) {
-    expect(wire.includes(Buffer.from(p, 'latin1')), `${p} (octets)`).to.equal(false);
-    expect(wire.includes(Buffer.from(p, 'utf16le').swap16()), `${p} (BMP)`).to.equal(false);
   }
 }
 
@@ -162,7 +147,7 @@ describe('calls: the caller\'s identity in the SIP -> H.323 Setup', () => {
       expect(s.displayName).to.deep.equal([{ name: redacted }]);
       expect(findIe(escalated.msg, 'display')?.text).to.equal(redacted);
       expect(findIe(escalated.msg, 'callingPartyNumber')).to.equal(undefined);
-      noRawPii(escalated.wire);
+      expectNoRawPii(escalated.wire, RAW_PII);
       // The unredacted name would have been on the wire (the check above can fail).
       expect(normal.wire.includes(Buffer.from('Ada Lovelace', 'latin1'))).to.equal(true);
       expect(normal.wire.includes(Buffer.from('Ada Lovelace', 'utf16le').swap16())).to.equal(true);

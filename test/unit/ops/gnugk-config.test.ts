@@ -13,13 +13,9 @@ import { join } from 'node:path';
 import { repoRoot } from '../../support/paths.js';
 import { validateConfig, type GatewayConfig } from '../../../lib/config/gateway-config.js';
 import { GnuGkIni, LRQ_FEATURES } from '../../e2e/h323-ras/gnugk-ini.js';
+import { parseEnvFile } from './compose-model.js';
 
-const envExample = Object.fromEntries(
-  readFileSync(join(repoRoot, '.env.example'), 'utf8')
-    .split('\n')
-    .filter((l) => /^[A-Z_]+=/.test(l))
-    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-) as Record<string, string>;
+const envExample = parseEnvFile(readFileSync(join(repoRoot, '.env.example'), 'utf8'));
 
 /** What compose's x-gateway-env gives the gateway process (as in compose.test.ts). */
 const env = {

@@ -11,7 +11,8 @@ import { describePlan, mochaArgs, planServers, E2E_SPEC } from '../../lab/real-s
 import { labGatewayConfig, readGatewayJson } from '../../lab/real-servers/lab-config.js';
 import { binaryFromEnv, MissingBinaryError, spawnServer, waitForLog, waitReady, workDir } from '../../lab/real-servers/process.js';
 import { freeRtpRange, RTP_RANGE_CEIL, RTP_RANGE_FLOOR } from '../../lab/real-servers/ports.js';
-import { EslReader, runningProfileAddress } from '../../lab/real-servers/esl.js';
+import { runningProfileAddress } from '../../lab/real-servers/esl.js';
+import { EslReader } from '../../support/esl-frame.js';
 
 describe('real servers: what runs', () => {
   let dir: string;
