@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one command that installs what the tests need and runs them (README: "Run the tests").
-# Installs missing Debian tools (SIPp, tshark/text2pcap, promtool, redis-server; tcpdump for
-# `npm run bench`)
+# Installs missing Debian tools (SIPp, tshark/text2pcap, promtool, redis-server, tcpdump, ffmpeg,
+# docker-compose for its config check)
 # and npm deps,
 # then runs typecheck, unit and end-to-end suites. Safe to re-run: installs only what is missing.
 set -euo pipefail
@@ -14,6 +14,8 @@ declare -A tool_pkg=(
   [promtool]=prometheus
   [redis-server]=redis-server
   [tcpdump]=tcpdump
+  # ffmpeg encodes and decodes the real H.264/VP8 video of the video suites (libx264, libvpx)
+  [ffmpeg]=ffmpeg
   # `docker-compose config` validates docker-compose.yml where no compose v2 plugin is installed
   # (test/unit/ops/compose-images.test.ts); it runs no container.
   [docker-compose]=docker-compose

@@ -28,7 +28,7 @@ import { MediaUnavailableError } from '../media/errors.js';
 import type { GatewaySrf, SrfDialog, SrfRequest, SrfResponse } from '../../types/drachtio-srf.js';
 import { q850Reason, sipToQ850 } from './causes.js';
 import { refuseVideo, sipVideoCodecs } from './video.js';
-import { sdpVideoAddress } from '../media/sdp.js';
+import { sdpVideoAddress, type RemoteMedia } from '../media/sdp.js';
 
 /** Result of looking up the dialled alias: a SIP URI, undefined (nobody), or known but not registered. */
 export type ExpertTarget = string | undefined | { readonly notRegistered: true };
@@ -99,6 +99,13 @@ export class H323ToSipCall {
   /** Re-points of the H.323 leg (H.245 channel opened or reopened), in order. */
   private repoint: Promise<void> = Promise.resolve();
   private bridged = false;
+  /**
+   * The caller's video, accepted only once the expert's answer (183 with SDP or 200) kept video in
+   * the caller's codec: until then our fastStart answer is held back (Alerting goes without it).
+   */
+  private videoPending: { at: { host: string; port: number }; sendTo: { host: string; port: number }; codec: 'H264' | 'H263' } | undefined;
+  /** What FreeSWITCH's H.323 leg is aimed at (every re-point sends all of it: m-lines never leave a re-offer). */
+  private legRemote: RemoteMedia | undefined;
   private timer: NodeJS.Timeout | undefined;
   private done = false;
   private outcomeValue: H323SipOutcome | undefined;
@@ -171,8 +178,12 @@ export class H323ToSipCall {
 
     // Both FreeSWITCH legs at once: set-up waits for one FreeSWITCH round trip, not two in turn. A
     // failure of either releases the session, which frees the other whenever it arrives.
+    // The caller's video is offered to FreeSWITCH at the discard port until it is accepted
+    // (settleVideo()): FreeSWITCH sends a leg with video frames of its own before any are relayed
+    // (the real 1.10.12 did, 352x288), which must not reach a caller whose video we did not accept.
+    this.legRemote = { host: remote.host, port: remote.port, codec: sipCodec as 'PCMA', ...(callerVideo ? { video: { ...callerVideo, port: 9 } } : {}) };
     const [h323Leg, ep] = await Promise.all([
-      session.createEndpointFor({ host: remote.host, port: remote.port, codec: sipCodec as 'PCMA', ...(callerVideo ? { video: callerVideo } : {}) }),
+      session.createEndpointFor(this.legRemote),
       session.createOffer({ codecs: [sipCodec] }),
     ]);
     this.h323Leg = h323Leg;
@@ -184,7 +195,9 @@ export class H323ToSipCall {
     const sipOffer = ep.local.sdp ?? '';
     const sipVideoOk = callerVideo !== undefined && sdpVideoAddress(sipOffer) !== undefined && sipVideoCodecs(sipOffer).includes(callerVideo.codec);
     const h323Video = sipVideoOk ? this.h323Leg.localVideo : undefined;
-    this.call.setLocalMedia({ rtp: this.h323Leg.local, ...(h323Video ? { video: h323Video } : {}) }, h323Video && callerVideo ? [callerVideo.codec] : []);
+    // Audio only until the expert's answer says it kept video in the caller's codec (settleVideo()).
+    this.call.setLocalMedia({ rtp: this.h323Leg.local });
+    this.videoPending = h323Video && callerVideo ? { at: h323Video, sendTo: { host: callerVideo.host, port: callerVideo.port }, codec: callerVideo.codec } : undefined;
     if (callerVideo && !h323Video) this.d.log.debug('h323->sip: video dropped', { alias: this.alias, codec: callerVideo.codec });
     const localSdp = h323Video || sipVideoCodecs(sipOffer).length === 0 ? sipOffer : refuseVideo(sipOffer);
 
@@ -211,7 +224,7 @@ export class H323ToSipCall {
           if (sdp && this.earlySdp === undefined) {
             this.earlySdp = sdp;
             this.earlyChain = this.earlyChain.then(() => this.startEarlyMedia(ep, sdp));
-          } else if (res.status === 180 || res.status === 183) this.call.ring();
+          } else if (res.status === 180 || res.status === 183) this.call.ring(this.videoPending === undefined);
         },
       });
     } catch (e) {
@@ -241,6 +254,7 @@ export class H323ToSipCall {
     if (this.done) return;
     // Relay digits from before the bridge is in place, so none is lost in between.
     relayDtmf(ep, this.call, this.d.log);
+    this.settleVideo(dialog.remote.sdp);
     // Connect goes out at once, as a SIP caller's 200 does the other way: the H.323 caller already
     // has FreeSWITCH's address (our fastStart answer), and FreeSWITCH taking the expert's answer
     // and bridging is FreeSWITCH's business, done alongside. If that fails the call is released.
@@ -269,6 +283,7 @@ export class H323ToSipCall {
   private async startEarlyMedia(ep: Endpoint, sdp: string): Promise<void> {
     if (this.done || this.dialog || !this.session || !this.h323Leg) return;
     try {
+      this.settleVideo(sdp);
       await this.session.modify(ep, sdp);
       if (this.done) return;
       await this.session.bridge(this.h323Leg.endpoint, ep);
@@ -280,20 +295,44 @@ export class H323ToSipCall {
   }
 
   /**
-   * The H.245 channel towards the caller is open (or was reopened in the caller's own codec, which
-   * then both directions use): FreeSWITCH's H.323 leg is re-pointed at its address and codec. The
-   * re-points go out one after another, so FreeSWITCH ends with the last one.
+   * The expert's answer decides the caller's video: accepted (our fastStart answer names
+   * FreeSWITCH's H.323-leg video port) only when the answer kept an active m=video in the caller's
+   * codec, which FreeSWITCH then relays between the legs. An audio-only answer (no m=video, port
+   * 0, or another codec) leaves the caller's video proposals unaccepted.
    */
-  private onH323Media(mi: MediaInfo): void {
+  private settleVideo(answer: string | undefined): void {
+    const p = this.videoPending;
+    if (!p || !this.h323Leg) return;
+    this.videoPending = undefined;
+    const kept = answer !== undefined && sdpVideoAddress(answer) !== undefined && sipVideoCodecs(answer).includes(p.codec);
+    if (kept) this.call.setLocalMedia({ rtp: this.h323Leg.local, video: p.at }, [p.codec]);
+    else this.d.log.debug('h323->sip: the expert answered without video', { alias: this.alias, codec: p.codec });
+    // FreeSWITCH's H.323 leg: video to the caller's receive address, or refused (port 0).
+    if (this.legRemote?.video) this.repointLeg({ video: { ...this.legRemote.video, ...(kept ? p.sendTo : { port: 0 }) } });
+  }
+
+  /** Re-point FreeSWITCH's H.323 leg (a change to what it is aimed at), after the ones before. */
+  private repointLeg(change: Partial<RemoteMedia>): void {
     const leg = this.h323Leg;
-    if (!leg || this.done || mi.via === 'fastStart') return;
-    const c = SIP_CODEC[mi.codec] ?? 'PCMA';
-    const remote = { host: mi.remoteRtp.host, port: mi.remoteRtp.port, codec: c as 'PCMA' };
+    if (!leg || !this.legRemote) return;
+    this.legRemote = { ...this.legRemote, ...change };
+    const remote = this.legRemote;
     this.repoint = this.repoint
       .then(() => (this.done ? undefined : leg.updateRemote(remote)))
       .catch((e: unknown) => {
         this.d.log.debug('h323->sip: re-pointing the H.323 leg failed', { alias: this.alias, error: (e as Error).message });
       });
+  }
+
+  /**
+   * The H.245 channel towards the caller is open (or was reopened in the caller's own codec, which
+   * then both directions use): FreeSWITCH's H.323 leg is re-pointed at its address and codec. The
+   * re-points go out one after another, so FreeSWITCH ends with the last one.
+   */
+  private onH323Media(mi: MediaInfo): void {
+    if (!this.h323Leg || this.done || mi.via === 'fastStart') return;
+    const c = SIP_CODEC[mi.codec] ?? 'PCMA';
+    this.repointLeg({ host: mi.remoteRtp.host, port: mi.remoteRtp.port, codec: c as 'PCMA' });
   }
 
   private onNoAnswer(): void {

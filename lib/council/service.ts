@@ -22,7 +22,7 @@ import type { Council, CouncilMember, JoinOptions } from '../media/conference.js
 import type { Endpoint } from '../../types/drachtio-fsmrf.js';
 import type { MediaCallObserver, MediaSession } from '../media/session.js';
 import { ConferenceFullError } from '../media/errors.js';
-import { h323LegCodecs, remoteOffer, type H323Codec } from '../media/sdp.js';
+import { h323LegCodecs, remoteOffer, sdpVideoAddress, type H323Codec, type RemoteMedia } from '../media/sdp.js';
 import type { H323Call, MediaInfo } from '../h323/call/call.js';
 import { answerFastStart, parseFastStartOffer } from '../h323/call/faststart.js';
 import { callerAliases } from '../h323/call/setup-aliases.js';
@@ -296,29 +296,66 @@ export class CouncilService extends EventEmitter<CouncilServiceEvents> {
     let legEp: Endpoint | undefined;
     let sdpVersion = 1;
     let repoint: Promise<unknown> = Promise.resolve();
+    /** What FreeSWITCH's leg is aimed at: every re-offer carries all of it (m-lines never leave a re-offer). */
+    let legRemote: RemoteMedia | undefined;
+    const repointLeg = (change: Partial<RemoteMedia>): void => {
+      const ep = legEp;
+      if (!ep || !legRemote) return;
+      legRemote = { ...legRemote, ...change };
+      sdpVersion += 1;
+      const sdp = remoteOffer(legRemote, sdpVersion);
+      repoint = repoint.then(() => ep.modify(sdp)).catch(() => undefined);
+    };
     call.on('media', (mi: MediaInfo) => {
       // fastStart media was set from the Setup; a later H.245 OLC names the real address (and a
       // reopened channel the caller's own codec, which both directions then use). In order.
-      const ep = legEp;
-      if (!ep || mi.via === 'fastStart') return;
-      sdpVersion += 1;
-      const sdp = remoteOffer({ host: mi.remoteRtp.host, port: mi.remoteRtp.port, codec: g711(mi.codec) }, sdpVersion);
-      repoint = repoint.then(() => ep.modify(sdp)).catch(() => undefined);
+      if (mi.via === 'fastStart') return;
+      repointLeg({ host: mi.remoteRtp.host, port: mi.remoteRtp.port, codec: g711(mi.codec) });
+    });
+    call.on('fastUpdate', () => {
+      // The member asks for a key frame of the canvas it receives (H.245 videoFastUpdatePicture).
+      // We are the SIP peer of its FreeSWITCH leg, so we ask as a SIP endpoint does: INFO
+      // picture_fast_update (RFC 5168) on that leg's dialog; mod_conference then sends the member
+      // key frames of the canvas. `uuid_video_refresh` does not do it with the council profile's
+      // minimize-video-encoding (the shared canvas encoder is not the member's codec): no key frame
+      // came within 2 s on FreeSWITCH 1.10.12.
+      const dialog = (legEp as unknown as { dialog?: { request(o: Record<string, unknown>): Promise<unknown> } } | undefined)?.dialog;
+      if (!dialog || !legRemote?.video?.port) return;
+      dialog.request({ method: 'INFO', headers: { 'Content-Type': 'application/media_control+xml' }, body: PICTURE_FAST_UPDATE })
+        .catch((e: unknown) => this.d.log.debug('council: picture_fast_update not sent', { room: room.name, error: String(e) }));
+    });
+    call.on('video', (mi: MediaInfo) => {
+      // Our H.245 video channel toward the caller was opened (OLC ack): FreeSWITCH sends the canvas there.
+      if (mi.via === 'fastStart' || mi.codec !== 'H264' || !legRemote?.video) return;
+      repointLeg({ video: { host: mi.remoteRtp.host, port: mi.remoteRtp.port, codec: 'H264' } });
     });
     let p: Participant;
     try {
       const codecs = this.d.h323Codecs ?? ['PCMA', 'PCMU'];
       const setupBody = call.setup?.['h323-uu-pdu']['h323-message-body'];
       const offer = setupBody?.choice === 'setup' ? setupBody.value.fastStart ?? [] : [];
-      const choice = answerFastStart(parseFastStartOffer(offer), codecs, { host: '127.0.0.1', port: 0 });
+      // Video (issue 14): a caller proposing H.264 by fastStart gets the room's canvas (video-mode
+      // mux, encoded in H.264 for it) at its video receive address, and its own picture goes into
+      // the canvas. Only H.264: the canvas encoders are libvpx (VP8) and mod_av (H.264).
+      const video = call.offeredVideoCodecs.includes('H264') ? (['H264'] as const) : [];
+      const placeholder = { host: '127.0.0.1', port: 0 };
+      const choice = answerFastStart(parseFastStartOffer(offer), [...codecs, ...video], placeholder, video.length > 0 ? placeholder : undefined);
       const remote = choice?.sendTo ?? { host: '127.0.0.1', port: 9 };
       const council = await this.d.media.council(room.name, { maxMembers: room.maxMembers });
       const codec = g711(choice?.codec ?? codecs[0]!);
+      const cv = choice?.video?.codec === 'H264' ? choice.video.sendTo : undefined;
+      legRemote = { host: remote.host, port: remote.port, codec, ...(cv ? { video: { host: cv.host, port: cv.port, codec: 'H264' } } : {}) };
       // Made here rather than with session.createEndpointFor so that the jitter buffer and the
       // join go out together (adoptAndJoin).
-      const ep = await this.d.media.server().createEndpoint({ remoteSdp: remoteOffer({ host: remote.host, port: remote.port, codec }, sdpVersion), codecs: h323LegCodecs(codec) });
+      const ep = await this.d.media.server().createEndpoint({ remoteSdp: remoteOffer(legRemote, sdpVersion), codecs: h323LegCodecs(codec, legRemote.video?.codec) });
       legEp = ep;
-      call.setLocalMedia({ rtp: { host: ep.local.mediaIp ?? '', port: Number(ep.local.mediaPort ?? 0) } });
+      // FreeSWITCH took the video stream: our fastStart answer accepts the caller's H.264 at its port.
+      const localVideo = cv ? sdpVideoAddress(ep.local.sdp) : undefined;
+      if (cv && !localVideo) {
+        this.d.log.debug('council: FreeSWITCH took no video for an H.323 member', { room: room.name });
+        repointLeg({ video: { host: cv.host, port: 0, codec: 'H264' } });
+      }
+      call.setLocalMedia({ rtp: { host: ep.local.mediaIp ?? '', port: Number(ep.local.mediaPort ?? 0) }, ...(localVideo ? { video: localVideo } : {}) }, localVideo ? ['H264'] : []);
       const member = await adoptAndJoin(session, ep, 'h323', council, this.flags(room, role));
       if (isReleased(call) || session.released) throw new Error('caller went away');
       call.answer();
@@ -510,6 +547,9 @@ async function adoptAndJoin(session: MediaSession, ep: Endpoint, leg: 'sip' | 'h
   const [, member] = await Promise.all([adopted, joined]);
   return member;
 }
+
+/** RFC 5168 key frame request (what FreeSWITCH's sofia takes as a member's refresh request). */
+const PICTURE_FAST_UPDATE = '<?xml version="1.0" encoding="utf-8" ?>\r\n<media_control><vc_primitive><to_encoder><picture_fast_update/></to_encoder></vc_primitive></media_control>\r\n';
 
 function g711(c: Codec): H323Codec {
   return c === 'PCMU' ? 'PCMU' : 'PCMA';

@@ -19,9 +19,15 @@ export interface RemoteMedia {
   video?: RemoteVideo;
 }
 
-/** H.264 takes a dynamic payload type; H.263 has the static 34 (RFC 3551). */
+/**
+ * H.264 takes a dynamic payload type; H.263 has the static 34 (RFC 3551). H.264 names its profile
+ * and level (RFC 6184): Constrained Baseline level 3.1, the fmtp FreeSWITCH 1.10.12 was seen to
+ * take and echo (/opt/real/research-video/REPORT.md). No a=rtcp-fb: the H.323 side asks for key
+ * frames with H.245 videoFastUpdatePicture, not RTCP PLI/FIR, and FreeSWITCH sends PLI/FIR only to
+ * a leg whose offer had rtcp-fb.
+ */
 const VIDEO_PT: Record<H323VideoCodec, { pt: number; rtpmap: string; fmtp?: string }> = {
-  H264: { pt: 96, rtpmap: 'H264/90000', fmtp: 'packetization-mode=1' },
+  H264: { pt: 96, rtpmap: 'H264/90000', fmtp: 'packetization-mode=1;profile-level-id=42e01f' },
   H263: { pt: 34, rtpmap: 'H263/90000' },
 };
 
@@ -36,11 +42,15 @@ export const TELEPHONE_EVENT_PT = 101;
 
 /**
  * The codec list (FreeSWITCH's codec_string) of an H.323 leg first offered `first`: every H.323
- * audio codec, `first` ahead. A leg whose codec_string named only `first` would refuse the
- * re-offer that switches it to the codec the H.323 side opened instead.
+ * audio codec, `first` ahead, and the leg's video codec when it was offered video. A leg whose
+ * codec_string named only `first` would refuse the re-offer that switches it to the codec the
+ * H.323 side opened instead; one without the video codec answers a re-offer's video with port 0
+ * (fsmrf sets codec_string on an endpoint made with a remote SDP, and FreeSWITCH applies it to
+ * every later re-INVITE: what the real FreeSWITCH did when the room system's H.264 answer
+ * re-pointed the leg).
  */
-export function h323LegCodecs(first: H323Codec): H323Codec[] {
-  return [first, ...(Object.keys(PT) as H323Codec[]).filter((c) => c !== first)];
+export function h323LegCodecs(first: H323Codec, video?: H323VideoCodec): string[] {
+  return [first, ...(Object.keys(PT) as H323Codec[]).filter((c) => c !== first), ...(video ? [video] : [])];
 }
 
 /** An offer naming the H.323 side's RTP address and codec (+ telephone-event for DTMF). */

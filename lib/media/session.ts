@@ -166,7 +166,7 @@ export class MediaSession extends EventEmitter<SessionEvents> {
   async createEndpointFor(remote: RemoteMedia): Promise<H323Leg> {
     this.assertOpen();
     let version = 1;
-    const endpoint = await this.ms.createEndpoint({ remoteSdp: remoteOffer(remote, version), codecs: h323LegCodecs(remote.codec) });
+    const endpoint = await this.ms.createEndpoint({ remoteSdp: remoteOffer(remote, version), codecs: h323LegCodecs(remote.codec, remote.video?.codec) });
     await this.adoptInBackground(endpoint, 'h323');
     const local = { host: endpoint.local.mediaIp ?? '', port: Number(endpoint.local.mediaPort ?? 0) };
     const localVideo = remote.video ? sdpVideoAddress(endpoint.local.sdp) : undefined;

@@ -87,6 +87,8 @@ export interface H323CallEvents {
   video: [MediaInfo];
   receiving: [{ codec: Codec }];
   dtmf: [string];
+  /** The peer asked for a key frame of the video we send it (H.245 videoFastUpdatePicture), on that logical channel. */
+  fastUpdate: [channel: number];
   /** The callee redirected the call (Facility callForwarded / routeCallToGatekeeper); it is released next. */
   redirected: [RedirectInfo];
   released: [ReleaseInfo];
@@ -323,11 +325,15 @@ export class H323Call extends EventEmitter<H323CallEvents> {
     this.h245?.setMedia(media);
   }
 
-  /** Send Alerting (incoming). */
-  ring(): void {
+  /**
+   * Send Alerting (incoming). `withFastStart: false` keeps our fastStart answer for a later
+   * Progress or Connect (H.225.0 8.1.7.1 allows it up to Connect): for when what to accept is not
+   * known yet (H.323 -> SIP video waits for the SIP answer).
+   */
+  ring(withFastStart = true): void {
     if (this.direction !== 'incoming' || this.state !== 'offered') return;
     this.state = 'ringing';
-    this.send(alertingMessage(this.replyCr(), this.ids!, { h245Tunnelling: this.tunnel, ...this.fastStartAnswer() }));
+    this.send(alertingMessage(this.replyCr(), this.ids!, { h245Tunnelling: this.tunnel, ...(withFastStart ? this.fastStartAnswer() : {}) }));
     this.emit('alerting');
   }
 
@@ -386,6 +392,16 @@ export class H323Call extends EventEmitter<H323CallEvents> {
   sendDtmf(digits: string): boolean {
     if (this.state !== 'active' || !this.h245) return false;
     this.h245.sendDtmf(digits);
+    return true;
+  }
+
+  /**
+   * Ask the peer for a key frame of the video it sends us (H.245 videoFastUpdatePicture naming
+   * `channel`, the logical channel of that video; 1 when the caller does not know it).
+   */
+  requestFastUpdate(channel = 1): boolean {
+    if (this.state !== 'active' || !this.h245) return false;
+    this.h245.sendFastUpdate(channel);
     return true;
   }
 
@@ -615,6 +631,7 @@ export class H323Call extends EventEmitter<H323CallEvents> {
         },
         onReceive: (r) => this.emit('receiving', { codec: r.codec }),
         onDtmf: (d) => this.emit('dtmf', d),
+        onFastUpdate: (c) => this.emit('fastUpdate', c),
         onEndSession: () => this.onPeerEndSession(),
         onFailure: (reason) => this.release(CauseValue.RecoveryOnTimerExpiry, 'local', reason),
       },

@@ -52,6 +52,8 @@ export interface H245SessionEvents {
   /** The peer opened a channel towards us with `codec`. */
   onReceive(info: { codec: Codec; channel: number }): void;
   onDtmf(digits: string): void;
+  /** The peer asked for a key frame of the video we send it (H.245 miscellaneousCommand videoFastUpdatePicture). */
+  onFastUpdate?(channel: number): void;
   onEndSession(): void;
   onFailure(reason: string): void;
 }
@@ -165,6 +167,12 @@ export class H245Session {
       if (useSignal && /^[0-9#*A-D]$/.test(d)) this.ev.send(indication('userInput', userInputSignal(d, 100)));
       else this.ev.send(indication('userInput', userInputAlphanumeric(d)));
     }
+  }
+
+  /** Ask the peer for a key frame of the video it sends on `channel` (videoFastUpdatePicture). */
+  sendFastUpdate(channel: number): void {
+    if (this.ended) return;
+    this.ev.send(command('miscellaneousCommand', { logicalChannelNumber: channel, type: { choice: 'videoFastUpdatePicture', value: null } }));
   }
 
   roundTripDelay(seq: number): void {
@@ -312,6 +320,11 @@ export class H245Session {
       // A request we cannot act on goes back in FunctionNotUnderstood (unknown extension requests
       // too: their open-type bytes re-encode unchanged).
       this.ev.send(indication('functionNotUnderstood', { choice: 'request', value: m.value }));
+      return;
+    }
+    const misc = pick(m, 'command', 'miscellaneousCommand');
+    if (misc) {
+      if (misc.type.choice === 'videoFastUpdatePicture') this.ev.onFastUpdate?.(misc.logicalChannelNumber);
       return;
     }
     if (pick(m, 'command', 'endSessionCommand')) {

@@ -40,7 +40,7 @@ export interface H323SipLab {
    */
   expert(
     scenario: 'h323-uas-bye' | 'h323-uas-wait-bye' | 'h323-uas-busy' | 'h323-uas-ring-cancel' | 'h323-uas-early' | 'h323-uas-video',
-    holdMs?: number, earlyMs?: number, o?: { mediaPort?: number; telephoneEvent?: boolean },
+    holdMs?: number, earlyMs?: number, o?: { mediaPort?: number; telephoneEvent?: boolean; /** h323-uas-video's m=video port (0: refused). */ videoPort?: number },
   ): Promise<SippUas>;
   stop(): Promise<void>;
 }
@@ -96,7 +96,7 @@ export async function startH323SipLab(o: { rtpPackets?: number; noAnswerMs?: num
         xml = xml.replace(/^(\s*)(m=audio \[media_port\] RTP\/AVP @PT@)(\r?\n\s*a=rtpmap:@PT@ @CODEC@\/8000)/gm, '$1$2 101$3\n$1a=rtpmap:101 telephone-event/8000\n$1a=fmtp:101 0-15');
       }
       xml = xml.replaceAll('@PCAP@', media.pcapFor('PCMA')).replaceAll('@PT@', String(STATIC_PT.PCMA)).replaceAll('@CODEC@', 'PCMA')
-        .replaceAll('@EARLY_MS@', String(earlyMs));
+        .replaceAll('@EARLY_MS@', String(earlyMs)).replaceAll('@VPORT@', eo.videoPort !== undefined ? String(eo.videoPort) : '[media_port+2]');
       const file = join(media.workDir, `${scenario}-${Date.now()}-${experts.length}.xml`);
       writeFileSync(file, xml);
       const uas = await startSippUas({

@@ -38,7 +38,7 @@ export interface CallsLab {
     /** Offer this payload type / encoding instead of PCMA (8). */
     offer?: { pt: number; codec: string; /** Static payload types offered after it (no rtpmap needed). */ alsoStatic?: number[] };
     /** The video codec of the 'video' scenario's m=video line. */
-    video?: { pt: number; codec: string };
+    video?: { pt: number; codec: string; /** The m=video port (default SIPp's media port + 2). */ port?: number };
     /** SIPp's media port (-mp), e.g. one an RtpTap listens on; default a free one. */
     mediaPort?: number;
   }): Promise<SippResult>;
@@ -94,7 +94,8 @@ export async function startCallsLab(
           .replaceAll('@CODEC@', s.offer?.codec ?? 'PCMA')
           .replace(/^(\s*m=audio \[media_port\] RTP\/AVP \d+)/m, `$1${(s.offer?.alsoStatic ?? []).map((p) => ` ${p}`).join('')}`)
           .replaceAll('@STATUS@', String(s.status ?? 0))
-          .replaceAll('@VPT@', String(s.video?.pt ?? 96)).replaceAll('@VCODEC@', s.video?.codec ?? 'VP8');
+          .replaceAll('@VPT@', String(s.video?.pt ?? 96)).replaceAll('@VCODEC@', s.video?.codec ?? 'VP8')
+          .replaceAll('@VPORT@', s.video?.port !== undefined ? String(s.video.port) : '[media_port+2]');
         const file = join(lab.workDir, `${s.scenario}-${calls.length}-${Date.now()}.xml`);
         writeFileSync(file, xml);
         return runSipp({

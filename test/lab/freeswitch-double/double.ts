@@ -453,6 +453,9 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
    * the recorded profile (and the golden transcripts) are audio-only.
    */
   videoPassthrough = false;
+
+  /** Channels a key frame was asked for (`uuid_video_refresh`, INFO picture_fast_update), in order. */
+  readonly videoRefreshes: string[] = [];
   readonly sipLog: SipRecord[] = [];
   readonly problems: string[] = [];
   private readonly core: CoreInfo;
@@ -1140,6 +1143,14 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
       }
       case 'uuid_exists':
         return this.channels.has(a[0] ?? '') ? 'true' : 'false';
+      case 'uuid_video_refresh': {
+        // 1.10.12: "+OK Success"; a conference member then gets a key frame of the canvas (the
+        // double has no canvas: it records the request).
+        const ch = this.channels.get(a[0] ?? '');
+        if (!ch) return '-ERR No such channel!\n';
+        this.videoRefreshes.push(ch.uuid);
+        return '+OK Success\n';
+      }
       case 'uuid_kill': {
         const ch = this.channels.get(a[0] ?? '');
         if (!ch) return '-ERR No such channel!\n';
@@ -1446,6 +1457,10 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
         this.respond(m, peer, 200, 'OK', { headers: [['Allow', SIP_ALLOW]] });
         return;
       case 'INFO':
+        // RFC 5168 picture_fast_update: FreeSWITCH sends that leg key frames (the double records it)
+        if (ch && /picture_fast_update/.test(m.body)) this.videoRefreshes.push(ch.uuid);
+        this.respond(m, peer, ch ? 200 : 481, ch ? 'OK' : 'Call/Transaction Does Not Exist');
+        return;
       case 'UPDATE':
       case 'NOTIFY':
         this.respond(m, peer, ch ? 200 : 481, ch ? 'OK' : 'Call/Transaction Does Not Exist');
@@ -1627,6 +1642,8 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
     const rtp = await RtpPort.open(this.opts.host);
     if (v.address) rtp.remote = { address: v.address, port: v.port };
     ch.video = { rtp, pt, codec };
+    // as the real one: frames of its own to the offered video address, before any relay
+    if (v.address) this.later(20, () => rtp.ownVideo(pt));
     return `m=video ${rtp.port} RTP/AVP ${pt}\r\na=rtpmap:${pt} ${codec}/90000\r\n`;
   }
 
@@ -1641,7 +1658,13 @@ export class FreeSwitchDouble extends EventEmitter<DoubleEvents> {
   private reofferVideo(ch: Channel, body: string): string {
     const v = parseVideo(body);
     if (!v) return '';
-    const pt = v.pts.find((p) => PASSTHROUGH_VIDEO.has(v.rtpmap.get(p) ?? (p === 34 ? 'H263' : '')));
+    // As the real FreeSWITCH: a leg's codec_string (fsmrf sets it on endpoints made with a remote
+    // SDP) also governs its re-offers; a video codec missing from it is refused (port 0).
+    const allowed = ch.vars.codec_string?.toUpperCase().split(',');
+    const pt = v.pts.find((p) => {
+      const name = v.rtpmap.get(p) ?? (p === 34 ? 'H263' : '');
+      return PASSTHROUGH_VIDEO.has(name) && (!allowed || allowed.includes(name));
+    });
     if (!ch.video || v.port === 0 || pt === undefined) {
       if (ch.video) ch.video.rtp.remote = undefined;
       return `m=video 0 RTP/AVP ${ch.video?.pt ?? v.pts[0] ?? 96}\r\n`;

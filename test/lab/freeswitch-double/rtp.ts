@@ -143,6 +143,9 @@ function g711Of(pt: number, accept: Map<number, string> | undefined): G711 | und
 }
 
 /** One channel's media port. */
+/** Payload of the double's own video packets (RtpPort#ownVideo). */
+export const OWN_VIDEO = Buffer.alloc(120, 0);
+
 export class RtpPort {
   readonly counters: RtpCounters = {
     rxPackets: 0, txPackets: 0, rxPayloadTypes: {}, relayedTx: 0, txPayloadTypes: {}, droppedPackets: 0, droppedPayloadTypes: {}, srtpDropped: 0,
@@ -303,6 +306,15 @@ export class RtpPort {
     const cc = pkt[0]! & 0x0f;
     this.counters.relayedTx++;
     this.sendRaw(outPt, pkt.subarray(12 + 4 * cc), 3000, (pkt[1]! & 0x80) !== 0);
+  }
+
+  /**
+   * Video packets of FreeSWITCH's own: a real 1.10.12 (mod_av) sends a leg that has a video remote
+   * a few frames of its own (352x288 H.264) before it relays anything, bridged or not. Stand-ins
+   * here (not decodable), so a test sees that packets reach whatever address the leg's video names.
+   */
+  ownVideo(pt: number, n = 4): void {
+    for (let i = 0; i < n; i++) this.sendRaw(pt, OWN_VIDEO, 3000, i === n - 1);
   }
 
   private sendRaw(pt: number, payload: Buffer, samples: number, marker = false): void {

@@ -31,6 +31,11 @@ export class RtpPort {
     return this.rtp.address().port;
   }
 
+  /** The RTP socket (a test may send and receive real media on the port the call advertised). */
+  get socket(): Socket {
+    return this.rtp;
+  }
+
   /** Binds RTP on an even port and RTCP on the next one (tries a bounded number of pairs). */
   static async open(host = '127.0.0.1'): Promise<RtpPort> {
     for (let attempt = 0; attempt < 20; attempt++) {

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { planSipToH323Video, refuseVideo, sipVideoCodecs } from '../../../lib/calls/video.js';
-import { remoteOffer, sdpVideoAddress } from '../../../lib/media/sdp.js';
+import { h323LegCodecs, remoteOffer, sdpVideoAddress } from '../../../lib/media/sdp.js';
 
 const offer = (video: string): string =>
   ['v=0', 'o=a 1 1 IN IP4 10.0.0.1', 's=-', 'c=IN IP4 10.0.0.1', 't=0 0', 'm=audio 4000 RTP/AVP 8 101', 'a=rtpmap:8 PCMA/8000',
@@ -34,7 +34,7 @@ describe('calls/video', () => {
 
   it('offers FreeSWITCH the H.323 side video (H.264 dynamic 96, H.263 static 34), or keeps it refused with port 0', () => {
     const o = remoteOffer({ host: '10.0.0.9', port: 5000, codec: 'PCMA', video: { host: '10.0.0.9', port: 5002, codec: 'H264' } });
-    expect(o).to.match(/m=audio 5000 RTP\/AVP 8 101\r\n[\s\S]*m=video 5002 RTP\/AVP 96\r\nc=IN IP4 10\.0\.0\.9\r\na=rtpmap:96 H264\/90000\r\na=fmtp:96 packetization-mode=1\r\na=sendrecv\r\n$/);
+    expect(o).to.match(/m=audio 5000 RTP\/AVP 8 101\r\n[\s\S]*m=video 5002 RTP\/AVP 96\r\nc=IN IP4 10\.0\.0\.9\r\na=rtpmap:96 H264\/90000\r\na=fmtp:96 packetization-mode=1;profile-level-id=42e01f\r\na=sendrecv\r\n$/);
     expect(remoteOffer({ host: '10.0.0.9', port: 5000, codec: 'PCMA', video: { host: '10.0.0.9', port: 5002, codec: 'H263' } })).to.match(/m=video 5002 RTP\/AVP 34\r\n/);
     expect(remoteOffer({ host: '10.0.0.9', port: 5000, codec: 'PCMA', video: { host: '10.0.0.9', port: 0, codec: 'H264' } })).to.match(/m=video 0 RTP\/AVP 96\r\na=rtpmap:96 H264\/90000\r\n$/);
     expect(() => remoteOffer({ host: '10.0.0.9', port: 5000, codec: 'PCMA', video: { host: '10.0.0.9', port: 70000, codec: 'H264' } })).to.throw(/video port/);
@@ -48,5 +48,10 @@ describe('calls/video', () => {
     expect(sdpVideoAddress(fs.join('\r\n'))).to.equal(undefined);
     expect(sdpVideoAddress(undefined)).to.equal(undefined);
     expect(sdpVideoAddress('garbage\r\nm=video x')).to.equal(undefined);
+  });
+
+  it('names the leg\'s video codec in its codec_string (FreeSWITCH applies it to re-offers)', () => {
+    expect(h323LegCodecs('PCMU')).to.deep.equal(['PCMU', 'PCMA', 'G722', 'G729']);
+    expect(h323LegCodecs('PCMA', 'H264')).to.deep.equal(['PCMA', 'PCMU', 'G722', 'G729', 'H264']);
   });
 });
