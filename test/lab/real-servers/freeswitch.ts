@@ -173,10 +173,11 @@ export async function startFreeSwitch(o: StartFreeSwitchOptions = {}): Promise<F
   const modDir = o.modDir ?? moduleDir(bin, env);
   const eslPort = o.eslPort ?? (await freePort(host));
   const sipPort = o.sipPort ?? (await freeSipPort(host));
-  // 1,000 ports: each gateway call holds two channels of an RTP/RTCP pair each, so this is room
-  // for 250 calls at once (50 calls/s held 3 s and their teardown); 100 ports ran out at 50/s
-  // ("No audio RTP ports available!", the calls refused with 503).
-  const rtp = o.rtp ?? (await freeRtpRange(1000, host));
+  // 500 ports: each gateway call holds two channels of an RTP/RTCP pair each, so this is room for
+  // 125 calls at once (50 calls/s held 500 ms plus their teardown); 100 ports ran out at 50/s
+  // ("No audio RTP ports available!", the calls refused with 503). Four such ranges fit below the
+  // SIP ports, so test:real's FreeSWITCH and the lab's can run side by side.
+  const rtp = o.rtp ?? (await freeRtpRange(500, host));
   const secret = o.secret ?? `fs${randomBytes(12).toString('hex')}`;
   const confOpts: FreeSwitchConfOptions = { eslHost: host, eslPort, sipHost: host, sipPort };
   if (modDir && existsSync(modDir)) confOpts.availableModules = modulesIn(modDir);

@@ -24,7 +24,7 @@ export const RTP_RANGE_FLOOR = 10000;
 export const RTP_RANGE_CEIL = 11999;
 
 /** `count` consecutive UDP ports free on `host` (an even start: RTP on even, RTCP on odd ports). */
-export async function freeRtpRange(count = 1000, host = '127.0.0.1'): Promise<{ start: number; end: number }> {
+export async function freeRtpRange(count = 500, host = '127.0.0.1'): Promise<{ start: number; end: number }> {
   const slots = Math.floor((RTP_RANGE_CEIL - RTP_RANGE_FLOOR + 1) / count);
   for (let i = 0; i < 100; i++) {
     const start = RTP_RANGE_FLOOR + count * Math.floor(Math.random() * slots);
