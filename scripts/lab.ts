@@ -21,7 +21,7 @@
  * compose lab does); without it the lab starts with policy.enabled false, so the printed SIPp
  * commands get through without digest credentials or signed Identity headers.
  */
-import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -251,6 +251,9 @@ async function main(): Promise<number> {
       const sippCaller = async (service: string, ms: number, extra = ''): Promise<string> =>
         `sipp -sn uac -s ${service} -m 1 -d ${ms} -i ${host} -p ${await freeSipPort()} -mi ${host} -mp ${await freeMediaPort()}${extra} ${sip}`;
       const pids = [`lab ${process.pid}`, ...started.map((s) => `${s.name} ${s.pid || '?'}`)].join(', ');
+      // The ESL password goes to a 0600 file in FreeSWITCH's work folder, never into the output.
+      const eslSecretFile = join(fs.workDir, 'esl-password');
+      writeFileSync(eslSecretFile, `${fs.secret}\n`, { mode: 0o600 });
       console.log(`
 lab is up (policy ${registry ? `ON, registry ${registry}` : 'OFF: no registry given, every SIP caller is a guest'}; state ${redis ? `redis ${redis.url}` : 'memory'})
   drachtio-server  SIP ${sip} udp+tcp, control ${drachtio.host}:${drachtio.port}        log ${drachtio.process.logFile}
@@ -273,7 +276,7 @@ What to dial:
     ${simph} -u 1003 -g ${gkRas} -i 127.0.0.5 -x ${await freePort('127.0.0.5')} -f -s "Null Audio" 8100
   (in simph323: H hangs up, X exits)
   GnuGk's status port: telnet ${gk.host} ${gk.statusPort}  (r = registrations, c = calls, pn = neighbours)
-  FreeSWITCH's console: fs_cli -H ${fs.eslHost} -P ${fs.eslPort} -p ${fs.secret}  (e.g. /api conference council-main list)
+  FreeSWITCH's console: fs_cli -H ${fs.eslHost} -P ${fs.eslPort} -p "$(cat ${eslSecretFile})"  (e.g. /api conference council-main list)
 
 Ctrl-C stops everything.`);
     }

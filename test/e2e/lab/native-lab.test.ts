@@ -87,7 +87,8 @@ function parseLab(out: string): LabOutput {
   };
   const fs = need(/^ {2}FreeSWITCH .* RTP (\d+)-(\d+)\b/m, 'FreeSWITCH RTP range');
   const callee = need(/^ {2}SIPp callee .* RTP ([\d.]+):(\d+)\b/m, 'SIPp callee RTP address');
-  const esl = need(/fs_cli -H (\S+) -P (\d+) -p (\S+)/, 'fs_cli line');
+  // The password is not printed: the fs_cli line reads it from a 0600 file, as a user's shell would.
+  const esl = need(/fs_cli -H (\S+) -P (\d+) -p "\$\(cat (\S+)\)"/, 'fs_cli line');
   const gk = need(/status port: telnet (\S+) (\d+)/, 'GnuGk status port');
   const pidLine = need(/^ {2}pids: (.*)$/m, 'pids: line');
   const pids = (pidLine[1] as string).split(', ').map((e) => {
@@ -99,7 +100,7 @@ function parseLab(out: string): LabOutput {
     commands,
     fsRtp: [Number(fs[1]), Number(fs[2])],
     calleeRtp: { host: callee[1] as string, port: Number(callee[2]) },
-    esl: { host: esl[1] as string, port: Number(esl[2]), secret: esl[3] as string },
+    esl: { host: esl[1] as string, port: Number(esl[2]), secret: readFileSync(esl[3] as string, 'utf8').trim() },
     gkStatus: { host: gk[1] as string, port: Number(gk[2]) },
     pids,
   };
