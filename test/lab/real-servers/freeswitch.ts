@@ -194,7 +194,12 @@ export async function startFreeSwitch(o: StartFreeSwitchOptions = {}): Promise<F
     mkdirSync(dirname(join(confDir, f)), { recursive: true });
     writeFileSync(join(confDir, f), text);
   }
-  const args = ['-nonat', '-nc', '-nf', '-conf', confDir, '-log', sub('log'), '-db', sub('db'), '-run', sub('run'),
+  // -np: normal scheduling. Started as root FreeSWITCH otherwise makes itself SCHED_FIFO and, on
+  // a host it shares with the gateway and drachtio-server, starves them: the gateway's ESL
+  // `connect` to each outbound socket comes late, FreeSWITCH's waiting sessions spin, and at 50
+  // calls/s the calls collapse (docs/media.md, "Performance"). A container without CAP_SYS_NICE
+  // gets normal scheduling anyway; a host of its own may keep real-time priority.
+  const args = ['-np', '-nonat', '-nc', '-nf', '-conf', confDir, '-log', sub('log'), '-db', sub('db'), '-run', sub('run'),
     '-temp', sub('temp'), '-cache', sub('cache'), '-storage', sub('storage'), '-recordings', sub('recordings')];
   if (modDir) args.push('-mod', modDir);
   const fsEnv: Record<string, string> = {
