@@ -237,6 +237,7 @@ export function byStream(rs: NormRecord[]): Map<string, string[]> {
 export const HANGUP_CALLSTATE = 'text/event-json Event-Name=CHANNEL_CALLSTATE Channel-Call-State=HANGUP Answer-State=hangup';
 export const DISCONNECT_NOTICE = 'text/disconnect-notice';
 export const DEL_MEMBER = 'text/event-json Event-Name=CUSTOM Event-Subclass=conference::maintenance Action=del-member Channel-Call-State=ACTIVE Answer-State=hangup';
+export const ADD_MEMBER = 'text/event-json Event-Name=CUSTOM Event-Subclass=conference::maintenance Action=add-member Channel-Call-State=ACTIVE Answer-State=answered';
 
 /** FS->app of an outbound (per channel) connection: stream 0 is the app's inbound connection. */
 const OUTBOUND_FS_TO_APP = /^stream [1-9]\d* FS->app$/;
@@ -277,12 +278,15 @@ export const FREESWITCH_RACES: Array<{ name: string; canonical: (key: string, li
     // written first (the recording); when the poll ran out in between, the event is (seen here).
     // The double has the same race (del-member memberLeaveLatencyMs after the hangup, 150 ms).
     // Canonical: a del-member directly after a reply moves before it (one place, either way).
-    name: 'del-member and an adjacent reply',
+    // The same listener race for the other member's add-member and the reply to the command the app
+    // sent meanwhile (conf: `play` on the control leg while the caller joins; seen on a real
+    // FreeSWITCH 1.10.12 in 1 of 4 full real-server runs).
+    name: 'add-member or del-member and an adjacent reply',
     canonical: (key, lines) => {
       if (!OUTBOUND_FS_TO_APP.test(key)) return lines;
       const out = [...lines];
       for (let i = 0; i + 1 < out.length; i++) {
-        if (isReply(out[i]!) && out[i + 1] === DEL_MEMBER) {
+        if (isReply(out[i]!) && (out[i + 1] === DEL_MEMBER || out[i + 1] === ADD_MEMBER)) {
           [out[i], out[i + 1]] = [out[i + 1]!, out[i]!];
           i++;
         }
