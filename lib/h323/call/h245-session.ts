@@ -372,11 +372,7 @@ export class H245Session {
         }, this.o.slaveWaitMs ?? 500));
       } else {
         if (!codec) return this.fail('no common audio codec');
-        this.txChannel = this.nextChannel++;
-        this.txCodec = codec;
-        const rtp = this.media.rtp;
-        this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.txChannel, codec, rtcp: { host: rtp.host, port: rtp.port + 1 } })));
-        this.arm('olc', 'no OpenLogicalChannelAck');
+        this.openAudio(codec);
       }
     }
     const video = this.media.video;
@@ -438,10 +434,15 @@ export class H245Session {
     this.followed = true;
     this.disarm('olc');
     this.ev.send(request('closeLogicalChannel', { forwardLogicalChannelNumber: this.txChannel, source: { choice: 'lcse', value: null } }));
+    this.openAudio(peer.codec);
+  }
+
+  /** Open our audio channel (a new channel number) in `codec`, guarded by the OLC timer. */
+  private openAudio(codec: Codec): void {
     this.txChannel = this.nextChannel++;
-    this.txCodec = peer.codec;
+    this.txCodec = codec;
     const rtp = this.media.rtp;
-    this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.txChannel, codec: peer.codec, rtcp: { host: rtp.host, port: rtp.port + 1 } })));
+    this.ev.send(request('openLogicalChannel', openLogicalChannel({ channel: this.txChannel, codec, rtcp: { host: rtp.host, port: rtp.port + 1 } })));
     this.arm('olc', 'no OpenLogicalChannelAck');
   }
 
